@@ -1,0 +1,67 @@
+# Quick start: `make demo` and `make test` work on a fresh clone where only python3 exists.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint typecheck pytest test-pythons wheel-check docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dev]'
+	touch $@ $(VENV)/.installed-core
+
+# The findings are the demo's output: exit 1 (findings) is success here, 2 is a real error.
+demo: $(VENV)/.installed-core
+	@$(BIN)/loopsafe check examples/antipatterns; rc=$$?; \
+	if [ $$rc -gt 1 ]; then echo "demo failed: loopsafe exited $$rc" >&2; exit $$rc; fi; \
+	echo; echo "loopsafe found the planted mistakes above (see examples/antipatterns/manifest.toml)."
+
+test: $(VENV)/.installed-dev lint typecheck pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+# The checker's tests on every other supported Python that is installed (pyenv has them here).
+test-pythons:
+	@for v in 3.12 3.13; do \
+	  py=$$(command -v python$$v || true); \
+	  if [ -z "$$py" ] || ! $$py -c 'import sys' 2>/dev/null; then echo "python$$v: not installed, skipped"; continue; fi; \
+	  echo "== python$$v"; \
+	  [ -x .venv-$$v/bin/python ] || $$py -m venv .venv-$$v || exit 1; \
+	  .venv-$$v/bin/python -m pip --disable-pip-version-check -q install -e . pytest || exit 1; \
+	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider tests/check tests/cli || exit 1; \
+	done
+
+# Build the wheel and run it from a clean virtualenv (no dependencies needed by the checker).
+wheel-check: $(VENV)/.installed-dev
+	rm -rf dist /tmp/loopsafe-wheel-venv
+	$(BIN)/python -m build --wheel --no-isolation --outdir dist . >/dev/null
+	$(PYTHON) -m venv /tmp/loopsafe-wheel-venv
+	/tmp/loopsafe-wheel-venv/bin/python -m pip --disable-pip-version-check -q install --no-deps dist/*.whl
+	cd /tmp && /tmp/loopsafe-wheel-venv/bin/loopsafe --version
+	/tmp/loopsafe-wheel-venv/bin/loopsafe check --no-cache examples/antipatterns > /tmp/loopsafe-wheel-out.txt; \
+	  rc=$$?; test $$rc -eq 1 || { echo "wheel: expected exit 1 (findings), got $$rc" >&2; exit 1; }
+	grep -q LS101 /tmp/loopsafe-wheel-out.txt
+	/tmp/loopsafe-wheel-venv/bin/loopsafe check --no-cache examples/service
+	@echo "wheel-check: ok"
+
+docs: $(VENV)/.installed-core
+	rm -f docs/rules/*.md
+	$(BIN)/loopsafe rule --all --format markdown --output-dir docs/rules
+
+clean:
+	rm -rf $(VENV) .venv-3.12 .venv-3.13 dist build .loopsafe_cache .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Shop API: products, price comparison, users, orders, reports and uploads."""

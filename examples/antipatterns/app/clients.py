@@ -1,0 +1,59 @@
+"""Module-level clients shared by the whole app."""
+import boto3
+import httpx
+import redis
+import requests
+from passlib.context import CryptContext
+
+from app.settings import settings
+
+cache = redis.Redis(host=settings.redis_host, port=6379, decode_responses=True)
+s3 = boto3.client("s3")
+shipping_http = httpx.Client(base_url=settings.shipping_url, timeout=5.0)
+payments = httpx.AsyncClient(base_url=settings.payments_url, timeout=10.0)
+pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
+
+
+class UpstreamError(Exception):
+    """A dependency we call over the network failed."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(f"{service}: {detail}")
+        self.service = service
+        self.detail = detail
+
+
+class PricingClient:
+    """Thin wrapper over the internal pricing service."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "shop-api/1.4"
+
+    def fetch_offers(self, sku: str) -> list[dict]:
+        try:
+            resp = self.http.get(f"{self.base_url}/offers/{sku}", timeout=5)
+            resp.raise_for_status()
+        except requests.RequestException as exc:
+            raise UpstreamError("pricing", str(exc)) from exc
+        return resp.json()["offers"]
+
+
+class WarehouseClient:
+    """Stock levels from the warehouse system."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.client = requests.Session()
+
+    async def stock_level(self, sku: str) -> int:
+        # DON'T: self.client is a requests.Session, so this GET blocks the event loop;
+        # declaring the method "async" does not make the HTTP call asynchronous
+        resp = self.client.get(f"{self.base_url}/stock/{sku}", timeout=5)
+        resp.raise_for_status()
+        return int(resp.json()["available"])
+
+
+pricing_client = PricingClient(settings.pricing_url)
+warehouse = WarehouseClient(settings.warehouse_url)

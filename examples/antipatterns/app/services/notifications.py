@@ -1,0 +1,23 @@
+"""Outgoing e-mail."""
+import smtplib
+from email.message import EmailMessage
+
+from app.settings import settings
+
+
+def _send(to: str, subject: str, body: str) -> None:
+    msg = EmailMessage()
+    msg["From"] = "shop@example.com"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content(body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)
+
+
+def send_order_confirmation(to: str, order_id: int) -> None:
+    _send(to, f"Order #{order_id} confirmed", f"Thanks! Your order #{order_id} is on its way.")
+
+
+def send_password_reset(to: str, token: str) -> None:
+    _send(to, "Reset your password", f"https://shop.example.com/reset?token={token}")

@@ -1,0 +1,54 @@
+"""Findings: what the checker reports, as frozen, JSON-able dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """One step of a call chain: ``label`` was called at ``path:line:column``."""
+
+    label: str
+    path: str
+    line: int
+    column: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "path": self.path, "line": self.line, "column": self.column}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem at one place. Lines and columns are 1-based, as flake8 prints them."""
+
+    code: str
+    name: str
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    help: str = ""
+    context: str = ""
+    chain: tuple[ChainLink, ...] = field(default=())
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "help": self.help,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "context": self.context,
+            "chain": [link.to_json() for link in self.chain],
+        }
