@@ -51,7 +51,7 @@ async def create_order(order: NewOrder, user: User = Depends(get_current_user)) 
     # DON'T: place_order -> quote_total -> ProductRepo.price_of -> Session.execute,
     # four modules deep and synchronous all the way
     order_id = place_order(user.id, items)
-    # DON'T: send_order_confirmation talks SMTP synchronously
+    # DON'T: send_order_confirmation opens an SMTP connection synchronously
     send_order_confirmation(user.email, order_id)
     return {"id": order_id}
 

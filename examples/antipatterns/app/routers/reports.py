@@ -23,10 +23,10 @@ def daily(day: str) -> dict:
 
 @router.get("/top-products")
 async def top_products(limit: int = 10) -> list[dict]:
+    path = settings.export_dir / "sales.csv"
     loop = asyncio.get_running_loop()
-    job = functools.partial(svc.compute_top_products, settings.export_dir / "sales.csv", limit)
     # Fine: the pandas work runs in the default executor.
-    return await loop.run_in_executor(None, job)
+    return await loop.run_in_executor(None, functools.partial(svc.compute_top_products, path, limit))
 
 
 @router.get("/sales/by-region")

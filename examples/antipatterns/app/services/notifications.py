@@ -5,19 +5,22 @@ from email.message import EmailMessage
 from app.settings import settings
 
 
-def _send(to: str, subject: str, body: str) -> None:
+def _message(to: str, subject: str, body: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = "shop@example.com"
     msg["To"] = to
     msg["Subject"] = subject
     msg.set_content(body)
+    return msg
+
+
+def send_order_confirmation(to: str, order_id: int) -> None:
+    msg = _message(to, f"Order #{order_id} confirmed", f"Thanks! Order #{order_id} is on its way.")
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
         smtp.send_message(msg)
 
 
-def send_order_confirmation(to: str, order_id: int) -> None:
-    _send(to, f"Order #{order_id} confirmed", f"Thanks! Your order #{order_id} is on its way.")
-
-
 def send_password_reset(to: str, token: str) -> None:
-    _send(to, "Reset your password", f"https://shop.example.com/reset?token={token}")
+    msg = _message(to, "Reset your password", f"https://shop.example.com/reset?token={token}")
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)

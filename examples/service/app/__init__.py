@@ -1,0 +1,1 @@
+"""Shop API, written so that nothing blocks the event loop."""

@@ -1,0 +1,61 @@
+"""Orders and shipping quotes."""
+from fastapi import APIRouter, BackgroundTasks, HTTPException, status
+from pydantic import BaseModel, Field
+
+from app.clients import get_json
+from app.db import Order
+from app.deps import CurrentUser, HttpDep, SessionDep
+from app.repositories import orders as order_repo
+from app.repositories import products as product_repo
+from app.services import audit
+from app.services.pricing import order_total, vat_breakdown
+from app.settings import settings
+
+router = APIRouter()
+
+
+class OrderLine(BaseModel):
+    sku: str
+    quantity: int = Field(default=1, gt=0, le=100)
+
+
+class NewOrder(BaseModel):
+    lines: list[OrderLine] = Field(min_length=1)
+
+
+def _out(order: Order) -> dict:
+    return {"id": order.id, "total_cents": order.total_cents, "status": order.status}
+
+
+@router.get("")
+async def my_orders(user: CurrentUser, session: SessionDep) -> list[dict]:
+    return [_out(o) for o in await order_repo.for_user(session, user.id)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_order(
+    body: NewOrder, user: CurrentUser, session: SessionDep, background_tasks: BackgroundTasks
+) -> dict:
+    lines = [(line.sku, line.quantity) for line in body.lines]
+    prices = await product_repo.prices_for(session, [sku for sku, _ in lines])
+    missing = sorted({sku for sku, _ in lines} - prices.keys())
+    if missing:
+        raise HTTPException(422, f"unknown skus: {missing}")
+    order = Order(user_id=user.id, total_cents=order_total(prices, lines))
+    session.add(order)
+    await session.commit()
+    # Runs after the response is sent; a sync function there goes to the thread pool.
+    background_tasks.add_task(audit.record, "order_placed", order_id=order.id, user_id=user.id)
+    return _out(order)
+
+
+@router.get("/vat")
+def vat(gross_cents: int) -> dict:
+    # Plain arithmetic: a sync route is fine (FastAPI runs it in the thread pool).
+    return vat_breakdown(gross_cents)
+
+
+@router.get("/shipping-quote")
+async def shipping_quote(http: HttpDep, postcode: str, weight_kg: float) -> dict:
+    url = f"{settings.shipping_url}/quote"
+    return await get_json(http, "shipping", url, postcode=postcode, weight=weight_kg)
