@@ -60,7 +60,9 @@ def settings_from_table(table: Any, path: Path) -> Settings:
         raise ConfigError(f"[tool.loopsafe] must be a table ({where})")
     unknown = sorted(set(table) - set(KNOWN_KEYS))
     if unknown:
-        raise ConfigError(f"unknown key {unknown[0]!r} ({where}): known keys are {', '.join(KNOWN_KEYS)}")
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} ({where}): known keys are {', '.join(KNOWN_KEYS)}"
+        )
     lists: dict[str, tuple[str, ...]] = {}
     for key in _LIST_KEYS:
         value = table.get(key, [])

@@ -1,4 +1,5 @@
 """Calls to upstream services through the shared httpx.AsyncClient from the lifespan."""
+
 import asyncio
 from typing import Any
 

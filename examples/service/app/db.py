@@ -1,4 +1,5 @@
 """Async SQLAlchemy 2 models, schema creation and seed data."""
+
 import asyncio
 from datetime import datetime
 

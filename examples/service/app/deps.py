@@ -1,4 +1,5 @@
 """Request-scoped dependencies: DB session, shared HTTP client, current user."""
+
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -32,7 +33,9 @@ async def get_current_user(
     user = await session.get(User, user_id) if user_id is not None else None
     if user is None:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "not authenticated", headers={"WWW-Authenticate": "Bearer"}
+            status.HTTP_401_UNAUTHORIZED,
+            "not authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     return user
 

@@ -1,4 +1,5 @@
 """Application setup: lifespan-scoped resources, middleware, routers, error handling."""
+
 import asyncio
 import multiprocessing
 import time
@@ -65,7 +66,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.append("x-request-id", request_id)
-                headers.append("server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}")
+                headers.append(
+                    "server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

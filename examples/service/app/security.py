@@ -1,4 +1,5 @@
 """Password hashing (CPU-bound: call through asyncio.to_thread) and signed tokens (cheap)."""
+
 import hashlib
 import hmac
 import secrets
@@ -16,7 +17,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored: str) -> bool:
     _, iterations, salt_hex, digest_hex = stored.split("$")
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt_hex), int(iterations))
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), bytes.fromhex(salt_hex), int(iterations)
+    )
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 

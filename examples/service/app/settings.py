@@ -1,4 +1,5 @@
 """Settings from environment variables, with defaults that work on a laptop."""
+
 import os
 from dataclasses import dataclass
 from pathlib import Path

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from loopsafe.check.cache import IndexCache
@@ -54,7 +53,9 @@ def run(
     )
     catalogue = load_catalogue(settings.catalogue, settings.allow)
     files = discover(paths, settings.exclude)
-    cache = IndexCache((settings.cache_dir or settings.root / ".loopsafe_cache") if use_cache else None)
+    cache = IndexCache(
+        (settings.cache_dir or settings.root / ".loopsafe_cache") if use_cache else None
+    )
     modules: dict[str, dict[str, Any]] = {}
     module_paths: dict[str, str] = {}
     aliases: dict[str, str] = {}
@@ -97,7 +98,9 @@ def _suppressed(finding: Finding, noqa: dict[int, tuple[str, ...] | None]) -> bo
     return False
 
 
-def _index(source: SourceFile, cache: IndexCache) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None, int]:
+def _index(
+    source: SourceFile, cache: IndexCache
+) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None, int]:
     """(summary, problem, 1 if from cache) for one file."""
     key = str(source.path)
     try:
@@ -105,9 +108,15 @@ def _index(source: SourceFile, cache: IndexCache) -> tuple[dict[str, Any] | None
     except OSError as exc:
         return None, (1, 1, f"cannot read file: {exc.strerror}", False), 0
     entry = cache.get(key)
-    if entry is not None and entry[0] == st.st_mtime_ns and entry[1] == st.st_size and entry[3:5] == (
-        source.module,
-        source.is_package,
+    if (
+        entry is not None
+        and entry[0] == st.st_mtime_ns
+        and entry[1] == st.st_size
+        and entry[3:5]
+        == (
+            source.module,
+            source.is_package,
+        )
     ):
         return entry[5], entry[6], 1
     try:
@@ -115,11 +124,18 @@ def _index(source: SourceFile, cache: IndexCache) -> tuple[dict[str, Any] | None
     except OSError as exc:
         return None, (1, 1, f"cannot read file: {exc.strerror}", False), 0
     digest = hashlib.sha256(data).hexdigest()
-    if entry is not None and entry[2] == digest and entry[3:5] == (source.module, source.is_package):
+    if (
+        entry is not None
+        and entry[2] == digest
+        and entry[3:5] == (source.module, source.is_package)
+    ):
         cache.put(key, (st.st_mtime_ns, st.st_size, *entry[2:]))
         return entry[5], entry[6], 1
     summary, problem = index_file(data, source.module, source.is_package)
-    cache.put(key, (st.st_mtime_ns, st.st_size, digest, source.module, source.is_package, summary, problem))
+    cache.put(
+        key,
+        (st.st_mtime_ns, st.st_size, digest, source.module, source.is_package, summary, problem),
+    )
     return summary, problem, 0
 
 
@@ -128,11 +144,7 @@ def index_file(
 ) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None]:
     """Index one file's bytes; a file that cannot be parsed gives a problem instead of a summary."""
     try:
-        text = _decode(data)
-    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
-        return None, (1, 1, f"cannot decode file: {exc}", False)
-    try:
-        return index_source(text, module, is_package), None
+        return index_source(data, module, is_package), None
     except SyntaxError as exc:
         line = exc.lineno or 1
         return None, (line, max(exc.offset or 1, 1), f"{exc.msg} at line {line}", False)
@@ -144,17 +156,3 @@ def index_file(
         return None, (1, 1, "file too large to parse", False)
     except Exception as exc:  # a bug in loopsafe: report it as a finding, keep going
         return None, (1, 1, f"{type(exc).__name__}: {exc}", True)
-
-
-def _decode(data: bytes) -> str:
-    import io
-    import tokenize
-
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        # PEP 263 coding cookie.
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding)

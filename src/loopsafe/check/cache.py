@@ -16,7 +16,9 @@ from typing import Any
 
 from loopsafe import __version__
 
-Entry = tuple[Any, ...]  # (mtime_ns, size, sha256, module, is_package, summary | None, problem | None)
+Entry = tuple[
+    Any, ...
+]  # (mtime_ns, size, sha256, module, is_package, summary | None, problem | None)
 _NAME = f"index-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopsafe.check.catalogue import BlockingEntry, Catalogue
-from loopsafe.check.index import AWAITED, WITH_ENTER
+from loopsafe.check.index import AWAITED
 from loopsafe.check.resolve import Resolver, Sym
 
 FuncKey = tuple[str, str]  # (module, qualname)
@@ -42,8 +42,13 @@ class Hop:
 class ProjectGraph:
     """Lazily resolved call graph over the indexed modules."""
 
-    def __init__(self, modules: dict[str, dict[str, Any]], paths: dict[str, str], catalogue: Catalogue,
-                 aliases: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        modules: dict[str, dict[str, Any]],
+        paths: dict[str, str],
+        catalogue: Catalogue,
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self.modules = modules
         self.paths = paths
         self.catalogue = catalogue
@@ -278,11 +283,13 @@ class ProjectGraph:
         def full_prefix(rid: tuple[str, str] | None, depth: int = 0) -> str:
             if rid is None or depth > 16:
                 return ""
-            own = self.modules[rid[0]]["prefixes"].get(rid[1], "")
+            own: str = self.modules[rid[0]]["prefixes"].get(rid[1], "")
             parent, include_prefix = included_in.get(rid, (None, ""))
             return full_prefix(parent, depth + 1) + include_prefix + own
 
-        def add_route(key: FuncKey, method: str, path: str, receiver: Any, module: str, scope: str | None) -> None:
+        def add_route(
+            key: FuncKey, method: str, path: str, receiver: Any, module: str, scope: str | None
+        ) -> None:
             rid = self._locate(module, scope, receiver) if receiver else None
             routes.setdefault(key, f"{method} {full_prefix(rid) + path or '/'}")
 
@@ -309,7 +316,9 @@ class ProjectGraph:
         self._labels = (routes, roles)
         return self._labels
 
-    def _locate(self, module: str, scope: str | None, expr: Any, depth: int = 0) -> tuple[str, str] | None:
+    def _locate(
+        self, module: str, scope: str | None, expr: Any, depth: int = 0
+    ) -> tuple[str, str] | None:
         """The module-level variable an expression names (a router or app), following imports."""
         if depth > 8 or not isinstance(expr, tuple):
             return None

@@ -11,10 +11,33 @@ from loopsafe._errors import InputError
 
 # The directories ruff skips by default, and our own cache.
 DEFAULT_EXCLUDE = (
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
-    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv",
-    ".vscode", "__pypackages__", "_build", "buck-out", "dist", "node_modules", "site-packages", "venv",
-    "__pycache__", ".loopsafe_cache",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".vscode",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+    "__pycache__",
+    ".loopsafe_cache",
 )
 
 
@@ -29,7 +52,9 @@ class SourceFile:
     aliases: tuple[str, ...]
 
 
-def discover(paths: list[str], exclude: tuple[str, ...] = (), cwd: Path | None = None) -> list[SourceFile]:
+def discover(
+    paths: list[str], exclude: tuple[str, ...] = (), cwd: Path | None = None
+) -> list[SourceFile]:
     """Files under ``paths`` (files given by name are always checked), sorted, without duplicates."""
     cwd = cwd or Path.cwd()
     patterns = (*DEFAULT_EXCLUDE, *exclude)
@@ -37,7 +62,9 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), cwd: Path | None =
     for raw in paths:
         root = Path(raw)
         if not root.exists():
-            raise InputError(f"path not found: {raw} (argument PATH): check the spelling or the current directory")
+            raise InputError(
+                f"path not found: {raw} (argument PATH): check the spelling or the current directory"
+            )
         root = root.resolve()
         if root.is_file():
             found.setdefault(root, _source(root, root.parent, cwd))
@@ -45,7 +72,9 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), cwd: Path | None =
         for dirpath, dirnames, filenames in os.walk(root):
             base = Path(dirpath)
             dirnames[:] = sorted(
-                d for d in dirnames if not _excluded(base / d, d, root, patterns) and not d.endswith(".egg-info")
+                d
+                for d in dirnames
+                if not _excluded(base / d, d, root, patterns) and not d.endswith(".egg-info")
             )
             for name in filenames:
                 if name.endswith(".py") and not _excluded(base / name, name, root, patterns):
@@ -57,8 +86,12 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), cwd: Path | None =
 
 def _excluded(path: Path, name: str, root: Path, patterns: tuple[str, ...]) -> bool:
     rel = path.relative_to(root).as_posix()
-    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.rstrip("/") + "/*")
-               for p in patterns)
+    return any(
+        fnmatch.fnmatch(name, p)
+        or fnmatch.fnmatch(rel, p)
+        or fnmatch.fnmatch(rel, p.rstrip("/") + "/*")
+        for p in patterns
+    )
 
 
 def _source(file: Path, root: Path, cwd: Path) -> SourceFile:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from typing import Any
 
 Expr = tuple[Any, ...]
@@ -46,16 +47,45 @@ REGISTER_METHODS = {
     "add_api_websocket_route": "WEBSOCKET",
     "add_websocket_route": "WEBSOCKET",
 }
-ROUTE_CLASSES = {"Route": "", "APIRoute": "", "WebSocketRoute": "WEBSOCKET", "APIWebSocketRoute": "WEBSOCKET"}
-_TRANSPARENT_GENERICS = {"Optional", "Annotated", "ClassVar", "Final", "Required", "NotRequired", "ReadOnly"}
-_ITER_GENERICS = {"Generator", "Iterator", "Iterable", "AsyncGenerator", "AsyncIterator", "AsyncIterable"}
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+ROUTE_CLASSES = {
+    "Route": "",
+    "APIRoute": "",
+    "WebSocketRoute": "WEBSOCKET",
+    "APIWebSocketRoute": "WEBSOCKET",
+}
+_TRANSPARENT_GENERICS = {
+    "Optional",
+    "Annotated",
+    "ClassVar",
+    "Final",
+    "Required",
+    "NotRequired",
+    "ReadOnly",
+}
+_ITER_GENERICS = {
+    "Generator",
+    "Iterator",
+    "Iterable",
+    "AsyncGenerator",
+    "AsyncIterator",
+    "AsyncIterable",
+}
+_NOQA = re.compile(
+    r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
-def index_source(source: str, module: str, is_package: bool) -> dict[str, Any]:
-    """Index one module. Raises SyntaxError/ValueError/RecursionError for files it cannot read."""
-    tree = ast.parse(source)
+def index_source(source: str | bytes, module: str, is_package: bool) -> dict[str, Any]:
+    """Index one module. Raises SyntaxError/ValueError/RecursionError for files it cannot read.
+
+    Bytes are decoded by the parser itself (BOM, PEP 263 cookie), exactly as the interpreter does.
+    """
+    with warnings.catch_warnings():
+        # Invalid escapes and the like warn at parse time; they are not ours to report, and a
+        # warnings filter set to "error" would turn them into SyntaxErrors.
+        warnings.simplefilter("ignore")
+        tree = ast.parse(source)
     indexer = _Indexer(module, is_package)
     indexer.module_body(tree.body)
     return {
@@ -69,7 +99,7 @@ def index_source(source: str, module: str, is_package: bool) -> dict[str, Any]:
         "registrations": indexer.registrations,
         "includes": indexer.includes,
         "roles": indexer.roles,
-        "noqa": scan_noqa(source),
+        "noqa": scan_noqa(source if isinstance(source, str) else source.decode("utf-8", "replace")),
     }
 
 
@@ -170,7 +200,10 @@ class _Indexer:
         positional = [*args.posonlyargs, *args.args]
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
         defaults += list(args.defaults)
-        for arg, default in [*zip(positional, defaults, strict=True), *zip(args.kwonlyargs, args.kw_defaults, strict=True)]:
+        for arg, default in [
+            *zip(positional, defaults, strict=True),
+            *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+        ]:
             t = _param_type(arg.annotation, default)
             if t is not None:
                 ptypes[arg.arg] = t
@@ -217,8 +250,10 @@ class _Indexer:
             self.walk(dec, scope)
         for base in node.bases:
             self.walk(base, scope)
-        qual = f"{scope.qual}.{node.name}" if scope.kind == "class" else (
-            f"{scope.qual}.<locals>.{node.name}" if scope.kind == "function" else node.name
+        qual = (
+            f"{scope.qual}.{node.name}"
+            if scope.kind == "class"
+            else (f"{scope.qual}.<locals>.{node.name}" if scope.kind == "function" else node.name)
         )
         self.classes[qual] = {
             "bases": [b for b in (_expr(x) for x in node.bases) if b is not None],
@@ -284,8 +319,15 @@ class _Indexer:
                     if t is ast.With and func is not None and ctx is not None:
                         ce = item.context_expr
                         func["calls"].append(
-                            (("a", ctx, "__enter__"), ce.lineno, ce.col_offset,
-                             ce.end_lineno or ce.lineno, ce.end_col_offset or 0, WITH_ENTER, ())
+                            (
+                                ("a", ctx, "__enter__"),
+                                ce.lineno,
+                                ce.col_offset,
+                                ce.end_lineno or ce.lineno,
+                                ce.end_col_offset or 0,
+                                WITH_ENTER,
+                                (),
+                            )
                         )
             elif t is ast.Import:
                 assert isinstance(node, ast.Import)
@@ -304,8 +346,8 @@ class _Indexer:
                         if scope.kind == "module" and base:
                             self.star.append(base)
                         continue
-                    target = f"{base}.{alias.name}" if base else alias.name
-                    self._bind_name(alias.asname or alias.name, ("q", target), scope)
+                    qualified = f"{base}.{alias.name}" if base else alias.name
+                    self._bind_name(alias.asname or alias.name, ("q", qualified), scope)
                 continue
             elif (t is ast.Yield or t is ast.YieldFrom) and func is not None:
                 func["gen"] = True
@@ -342,12 +384,18 @@ class _Indexer:
         if value is not None and name not in scope.bindings:
             scope.bindings[name] = value
 
-    def _bind(self, target: ast.AST, value: Expr | None, scope: _Scope, node: ast.expr | None) -> None:
+    def _bind(
+        self, target: ast.AST, value: Expr | None, scope: _Scope, node: ast.expr | None
+    ) -> None:
         if isinstance(target, ast.Name):
             self._bind_name(target.id, value, scope)
             if scope.kind == "module" and isinstance(node, ast.Call):
                 for kw in node.keywords:
-                    if kw.arg == "prefix" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    if (
+                        kw.arg == "prefix"
+                        and isinstance(kw.value, ast.Constant)
+                        and isinstance(kw.value.value, str)
+                    ):
                         self.prefixes[target.id] = kw.value.value
         elif (
             isinstance(target, ast.Attribute)
@@ -372,8 +420,15 @@ class _Indexer:
                 if name is not None:
                     argrefs.append((pos, name))
             scope.func["calls"].append(
-                (callee, node.lineno, node.col_offset, node.end_lineno or node.lineno,
-                 node.end_col_offset or 0, AWAITED if awaited else 0, tuple(argrefs))
+                (
+                    callee,
+                    node.lineno,
+                    node.col_offset,
+                    node.end_lineno or node.lineno,
+                    node.end_col_offset or 0,
+                    AWAITED if awaited else 0,
+                    tuple(argrefs),
+                )
             )
         self._patterns(node, scope)
 
@@ -392,7 +447,9 @@ class _Indexer:
                 path = _const_str(node.args[0])
                 endpoint = _expr(node.args[1])
                 if path is not None and endpoint is not None:
-                    self.registrations.append((method, path, _expr(func.value), endpoint, scope.qual))
+                    self.registrations.append(
+                        (method, path, _expr(func.value), endpoint, scope.qual)
+                    )
             elif name == "include_router" and node.args:
                 router = _expr(node.args[0])
                 prefix = ""
@@ -511,7 +568,7 @@ def _route_from_decorators(decorators: list[ast.expr]) -> tuple[str, str, Expr |
             for kw in dec.keywords:
                 if kw.arg == "path":
                     path = _const_str(kw.value)
-        if path is None or not path.startswith("/") and path != "":
+        if path is None or (not path.startswith("/") and path != ""):
             continue
         return (method or _methods_kw(dec) or "GET", path, _expr(dec.func.value))
     return None
@@ -522,7 +579,11 @@ def _param_type(annotation: ast.expr | None, default: ast.expr | None) -> Expr |
         t = _ann(annotation)
         if t is not None:
             return t
-    if isinstance(default, ast.Call) and _last_name(default.func) in ("Depends", "Security") and default.args:
+    if (
+        isinstance(default, ast.Call)
+        and _last_name(default.func) in ("Depends", "Security")
+        and default.args
+    ):
         dep = _expr(default.args[0])
         if dep is not None:
             return ("c", dep)

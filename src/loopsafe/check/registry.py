@@ -88,7 +88,9 @@ def select(
     known = {r.code for r in rules}
     for prefix in (*(select or ()), *ignore, *extend_select):
         if prefix != "ALL" and not any(code.startswith(prefix) for code in known):
-            raise ConfigError(f"unknown rule code or prefix {prefix!r} ({source}): see `loopsafe rules`")
+            raise ConfigError(
+                f"unknown rule code or prefix {prefix!r} ({source}): see `loopsafe rules`"
+            )
 
     def matches(code: str, prefixes: Iterable[str]) -> bool:
         return any(p == "ALL" or code.startswith(p) for p in prefixes)

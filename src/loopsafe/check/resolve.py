@@ -158,7 +158,9 @@ class Resolver:
         if kind == "mod":
             return self.module_member(base[1], attr)
         if kind in ("class", "inst", "super"):
-            return self.class_member(base[1], base[2], attr, instance=kind != "class", skip_self=kind == "super")
+            return self.class_member(
+                base[1], base[2], attr, instance=kind != "class", skip_self=kind == "super"
+            )
         if kind == "ext":
             return ("ext", self.catalogue.canonical(f"{base[1]}.{attr}"))
         if kind == "extinst":

@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        print(f"loopsafe: error: internal error: {type(exc).__name__}: {exc} "
-              "(run with --debug for the traceback, and please report it)", file=sys.stderr)
+        print(
+            f"loopsafe: error: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
         return 2

@@ -15,17 +15,26 @@ def _codes(value: str) -> list[str]:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("check", help="find code that blocks the event loop",
-                       description="Find code that runs on the event loop and blocks it.")
+    p = sub.add_parser(
+        "check",
+        help="find code that blocks the event loop",
+        description="Find code that runs on the event loop and blocks it.",
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-    p.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (comma-separated)")
+    p.add_argument(
+        "--select", type=_codes, help="rule codes or prefixes to enable (comma-separated)"
+    )
     p.add_argument("--ignore", type=_codes, default=[], help="rule codes or prefixes to disable")
-    p.add_argument("--extend-select", type=_codes, default=[], help="codes to enable on top of the defaults")
+    p.add_argument(
+        "--extend-select", type=_codes, default=[], help="codes to enable on top of the defaults"
+    )
     p.add_argument("--statistics", action="store_true", help="print the count of findings per rule")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write .loopsafe_cache")
-    p.add_argument("--config", type=Path, help="a pyproject.toml to read instead of the nearest one")
+    p.add_argument(
+        "--config", type=Path, help="a pyproject.toml to read instead of the nearest one"
+    )
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=run)
 
@@ -38,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     paths = args.paths or ["."]
     if args.config is not None and not args.config.is_file():
-        raise UsageError(f"config file not found: {args.config} (--config): pass an existing pyproject.toml")
+        raise UsageError(
+            f"config file not found: {args.config} (--config): pass an existing pyproject.toml"
+        )
     settings = load_settings(Path(paths[0]), args.config)
     report = check_run(
         paths,

@@ -89,7 +89,7 @@ async def traffic(sku: str) -> dict:
         # DON'T: the query runs on the event loop as well
         views = conn.execute("SELECT count(*) FROM page_views WHERE sku = ?", (sku,)).fetchone()[0]
     finally:
-        # DON'T: closing the sqlite connection is file I/O too
+        # Not flagged on its own: closing the connection is cheap next to the calls above.
         conn.close()
     return {"sku": sku, "views": views}
 
@@ -115,10 +115,10 @@ async def legacy_revenue(year: int) -> dict:
             "SELECT month, sum(amount) FROM invoices WHERE year = %s GROUP BY month ORDER BY month",
             (year,),
         )
-        # DON'T: fetchall() reads the result set synchronously
+        # Not flagged: a client-side psycopg2 cursor already holds every row after execute().
         rows = cur.fetchall()
     finally:
-        # DON'T: close() sends the terminate message synchronously
+        # Not flagged on its own: close() only sends a terminate message.
         conn.close()
     return {"year": year, "revenue": {month: float(total) for month, total in rows}}
 

@@ -10,5 +10,7 @@ async def for_user(session: AsyncSession, user_id: int) -> list[Order]:
 
 
 async def sales_rows(session: AsyncSession) -> list[tuple[int, int, str]]:
-    rows = await session.execute(select(Order.id, Order.total_cents, Order.created_at).order_by(Order.id))
+    rows = await session.execute(
+        select(Order.id, Order.total_cents, Order.created_at).order_by(Order.id)
+    )
     return [(oid, total, created.date().isoformat()) for oid, total, created in rows]

@@ -10,5 +10,7 @@ async def list_products(session: AsyncSession, limit: int, offset: int) -> list[
 
 
 async def prices_for(session: AsyncSession, skus: list[str]) -> dict[str, int]:
-    rows = await session.execute(select(Product.sku, Product.price_cents).where(Product.sku.in_(skus)))
+    rows = await session.execute(
+        select(Product.sku, Product.price_cents).where(Product.sku.in_(skus))
+    )
     return {sku: price for sku, price in rows}

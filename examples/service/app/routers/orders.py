@@ -1,4 +1,5 @@
 """Orders and shipping quotes."""
+
 from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from pydantic import BaseModel, Field
 

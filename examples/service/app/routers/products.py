@@ -1,4 +1,5 @@
 """Catalogue and price comparison."""
+
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError

@@ -1,4 +1,5 @@
 """Reports: CPU work in a process pool, file I/O via threads / anyio.Path."""
+
 import asyncio
 
 import anyio

@@ -1,4 +1,5 @@
 """Document uploads stored on local disk with anyio.Path."""
+
 import asyncio
 import hashlib
 import uuid

@@ -1,4 +1,5 @@
 """Registration and login. Password hashing is CPU work, so it runs in a worker thread."""
+
 import asyncio
 
 from fastapi import APIRouter, HTTPException, status
@@ -34,7 +35,9 @@ async def register(body: Credentials, session: SessionDep) -> dict:
 @router.post("/login")
 async def login(body: Credentials, session: SessionDep) -> dict:
     user = await repo.get_by_email(session, body.email)
-    ok = user is not None and await asyncio.to_thread(verify_password, body.password, user.password_hash)
+    ok = user is not None and await asyncio.to_thread(
+        verify_password, body.password, user.password_hash
+    )
     if not ok:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad credentials")
     return {"access_token": sign_token(user.id), "token_type": "bearer"}

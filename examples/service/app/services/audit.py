@@ -1,4 +1,5 @@
 """Audit trail, written by BackgroundTasks (sync functions there run in the thread pool)."""
+
 import json
 from datetime import datetime, timezone
 

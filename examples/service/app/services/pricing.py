@@ -1,4 +1,5 @@
 """Pure price arithmetic (cheap, fine to call directly from async code)."""
+
 VAT_RATE = 0.20
 
 

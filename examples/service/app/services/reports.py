@@ -1,4 +1,5 @@
 """CPU-bound report building. Runs in a process pool, so it must stay picklable and pure."""
+
 import csv
 import io
 import statistics

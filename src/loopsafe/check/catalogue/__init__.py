@@ -47,7 +47,9 @@ class BlockingEntry:
 class Catalogue:
     """Lookups over the merged catalogue; every lookup is memoised."""
 
-    def __init__(self, tables: list[tuple[dict[str, Any], str]], allow: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, tables: list[tuple[dict[str, Any], str]], allow: tuple[str, ...] = ()
+    ) -> None:
         self._exact: dict[str, BlockingEntry] = {}
         self._globs: list[tuple[re.Pattern[str], BlockingEntry]] = []
         self._exclude: set[str] = set()
@@ -77,7 +79,11 @@ class Catalogue:
             names = raw.get("names", raw.get("name"))
             if isinstance(names, str):
                 names = [names]
-            if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            if (
+                not isinstance(names, list)
+                or not names
+                or not all(isinstance(n, str) for n in names)
+            ):
                 raise ConfigError(f"'names' must be a non-empty list of qualified names ({where})")
             category = raw.get("category", "")
             if category not in CATEGORIES:
@@ -102,15 +108,21 @@ class Catalogue:
             if not isinstance(mapping, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
             ):
-                raise ConfigError(f"'{table}' must map qualified names to qualified names ({source} {table})")
-            {"returns": self.returns, "attributes": self.attributes, "aliases": self._aliases}[table].update(
-                mapping
-            )
+                raise ConfigError(
+                    f"'{table}' must map qualified names to qualified names ({source} {table})"
+                )
+            {"returns": self.returns, "attributes": self.attributes, "aliases": self._aliases}[
+                table
+            ].update(mapping)
         for i, raw in enumerate(_list(data.get("offloads", []), f"{source} offloads")):
-            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(
-                raw.get("arg", 0), int
+            if (
+                not isinstance(raw, dict)
+                or not isinstance(raw.get("name"), str)
+                or not isinstance(raw.get("arg", 0), int)
             ):
-                raise ConfigError(f"an offload needs 'name' (string) and 'arg' (integer) ({source} offloads[{i}])")
+                raise ConfigError(
+                    f"an offload needs 'name' (string) and 'arg' (integer) ({source} offloads[{i}])"
+                )
             self.offloads[raw["name"]] = raw.get("arg", 0)
 
     def canonical(self, name: str) -> str:

@@ -19,7 +19,9 @@ def _escape_property(text: str) -> str:
 def render(report: Report) -> str:
     out = []
     for f in report.findings:
-        props = (f"file={_escape_property(f.path)},line={f.line},col={f.column},"
-                 f"endLine={f.end_line},endColumn={f.end_column},title={f.code} {_escape_property(f.name)}")
+        props = (
+            f"file={_escape_property(f.path)},line={f.line},col={f.column},"
+            f"endLine={f.end_line},endColumn={f.end_column},title={f.code} {_escape_property(f.name)}"
+        )
         out.append(f"::error {props}::{_escape(f.code + ' ' + f.message)}\n")
     return "".join(out)

@@ -14,21 +14,31 @@ if TYPE_CHECKING:
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def _location(path: str, line: int, column: int, end_line: int | None = None,
-              end_column: int | None = None, message: str | None = None) -> dict[str, Any]:
+def _location(
+    path: str,
+    line: int,
+    column: int,
+    end_line: int | None = None,
+    end_column: int | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
     region: dict[str, Any] = {"startLine": line, "startColumn": column}
     if end_line is not None:
         region["endLine"] = end_line
         region["endColumn"] = end_column
-    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": path}, "region": region}}
+    loc: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": {"uri": path}, "region": region}
+    }
     if message:
         loc["message"] = {"text": message}
     return loc
 
 
 def _flow(chain: tuple[ChainLink, ...]) -> dict[str, Any]:
-    steps = [{"location": _location(link.path, link.line, link.column, message=link.label)}
-             for link in chain[:-1]]
+    steps = [
+        {"location": _location(link.path, link.line, link.column, message=link.label)}
+        for link in chain[:-1]
+    ]
     return {"threadFlows": [{"locations": steps}]}
 
 
@@ -61,8 +71,14 @@ def render(report: Report) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "loopsafe", "version": __version__,
-                                    "informationUri": "https://github.com/loopsafe/loopsafe", "rules": rules}},
+                "tool": {
+                    "driver": {
+                        "name": "loopsafe",
+                        "version": __version__,
+                        "informationUri": "https://github.com/loopsafe/loopsafe",
+                        "rules": rules,
+                    }
+                },
                 "results": results,
             }
         ],

@@ -37,4 +37,6 @@ def footer(report: Report) -> str:
 
 def statistics(report: Report) -> str:
     counts = Counter((f.code, f.name) for f in report.findings)
-    return "\n".join(f"{count:>5}  {code}  {name}" for (code, name), count in sorted(counts.items()))
+    return "\n".join(
+        f"{count:>5}  {code}  {name}" for (code, name), count in sorted(counts.items())
+    )

@@ -13,7 +13,7 @@ from loopsafe.check.registry import rule
 @rule(
     "LS101",
     "blocking-call-in-async-function",
-    message="`{call}()` blocks the event loop in {context} ({category})",
+    message="`{call}` blocks the event loop in {context} ({category})",
     help="{why}. Use {instead} instead",
 )
 def blocking_call_in_async_function(ctx: CheckContext) -> Iterator[Finding]:
@@ -88,9 +88,14 @@ def blocking_call_in_async_function(ctx: CheckContext) -> Iterator[Finding]:
     """
     graph = ctx.graph
     for key in graph.async_functions():
+        lines: set[int] = set()
         for call, target in graph.targets(key):
-            if isinstance(target, Blocking):
-                yield _finding(graph, key, call, target, "LS101", "blocking-call-in-async-function", [])
+            # One finding per line: `conn.execute(q).fetchall()` is one thing to fix.
+            if isinstance(target, Blocking) and call[1] not in lines:
+                lines.add(call[1])
+                yield _finding(
+                    graph, key, call, target, "LS101", "blocking-call-in-async-function", []
+                )
 
 
 @rule(
@@ -170,9 +175,15 @@ def blocking_call_reached_from_async_function(ctx: CheckContext) -> Iterator[Fin
                 continue
             last = hops[-1].target
             assert isinstance(last, Blocking)
-            links = [ChainLink(f"{graph.display(h.caller)}()", graph.path(h.caller), h.call[1], h.call[2] + 1)
-                     for h in hops]
-            yield _finding(graph, key, call, last, "LS102", "blocking-call-reached-from-async-function", links)
+            links = [
+                ChainLink(
+                    f"{graph.display(h.caller)}()", graph.path(h.caller), h.call[1], h.call[2] + 1
+                )
+                for h in hops
+            ]
+            yield _finding(
+                graph, key, call, last, "LS102", "blocking-call-reached-from-async-function", links
+            )
 
 
 def _finding(
@@ -196,14 +207,29 @@ def _finding(
         chain: tuple[ChainLink, ...] = ()
     else:
         steps = " -> ".join([*(link.label for link in links), shown])
-        message = (f"blocking call reached on the event loop: {context} -> {steps} "
-                   f"({entry.label}; use {_plain(entry.instead)})")
+        message = (
+            f"blocking call reached on the event loop: {context} -> {steps} "
+            f"({entry.label}; use {_plain(entry.instead)})"
+        )
         first = links[0].label.removesuffix("()").rpartition(".")[2]
-        help_text = (f"{why}. Use {entry.instead} instead, or run `{first}` in a worker thread: "
-                     f"`await asyncio.to_thread({first}, ...)`")
+        help_text = (
+            f"{why}. Use {entry.instead} instead, or run `{first}` in a worker thread: "
+            f"`await asyncio.to_thread({first}, ...)`"
+        )
         chain = (start, *links, ChainLink(shown, links[-1].path, links[-1].line, links[-1].column))
-    return Finding(code, name, message, path, call[1], call[2] + 1, call[3], call[4] + 1,
-                   help=help_text, context=context, chain=chain)
+    return Finding(
+        code,
+        name,
+        message,
+        path,
+        call[1],
+        call[2] + 1,
+        call[3],
+        call[4] + 1,
+        help=help_text,
+        context=context,
+        chain=chain,
+    )
 
 
 def call_label(name: str) -> str:

@@ -8,12 +8,15 @@ from loopsafe.check.context import CheckContext
 from loopsafe.check.finding import Finding
 from loopsafe.check.registry import rule
 
+_SYNTAX_HELP = "Fix the syntax error, and run loopsafe with the Python version the project runs on"
+_INTERNAL_HELP = "This is a bug in loopsafe: please report it with the file"
+
 
 @rule(
     "LS001",
     "syntax-error",
     message="File could not be parsed: {error}",
-    help="Fix the syntax error, and run loopsafe with the Python version the project runs on",
+    help=_SYNTAX_HELP,
     on="meta",
 )
 def syntax_error(ctx: CheckContext) -> Iterator[Finding]:
@@ -44,15 +47,24 @@ def syntax_error(ctx: CheckContext) -> Iterator[Finding]:
     """
     for p in ctx.problems:
         if not p.internal:
-            yield Finding("LS001", "syntax-error", f"File could not be parsed: {p.message}", p.path,
-                          p.line, p.column, p.line, p.column, help=syntax_error.rule.help)  # type: ignore[attr-defined]
+            yield Finding(
+                "LS001",
+                "syntax-error",
+                f"File could not be parsed: {p.message}",
+                p.path,
+                p.line,
+                p.column,
+                p.line,
+                p.column,
+                help=_SYNTAX_HELP,
+            )
 
 
 @rule(
     "LS003",
     "analysis-failure",
     message="File could not be analysed: {error}",
-    help="This is a bug in loopsafe: please report it with the file",
+    help=_INTERNAL_HELP,
     on="meta",
 )
 def analysis_failure(ctx: CheckContext) -> Iterator[Finding]:
@@ -74,8 +86,17 @@ def analysis_failure(ctx: CheckContext) -> Iterator[Finding]:
     """
     for p in ctx.problems:
         if p.internal:
-            yield Finding("LS003", "analysis-failure", f"File could not be analysed: {p.message}", p.path,
-                          p.line, p.column, p.line, p.column, help=analysis_failure.rule.help)  # type: ignore[attr-defined]
+            yield Finding(
+                "LS003",
+                "analysis-failure",
+                f"File could not be analysed: {p.message}",
+                p.path,
+                p.line,
+                p.column,
+                p.line,
+                p.column,
+                help=_INTERNAL_HELP,
+            )
 
 
 RULES = (syntax_error, analysis_failure)
