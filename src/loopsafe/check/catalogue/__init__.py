@@ -51,9 +51,10 @@ class Catalogue:
         self, tables: list[tuple[dict[str, Any], str]], allow: tuple[str, ...] = ()
     ) -> None:
         self._exact: dict[str, BlockingEntry] = {}
-        self._globs: list[tuple[re.Pattern[str], BlockingEntry]] = []
-        self._exclude: set[str] = set()
-        self._exclude_globs: list[re.Pattern[str]] = []
+        # A glob's exclusions belong to its entry; `allow` (the user's) silences any name.
+        self._globs: list[tuple[re.Pattern[str], BlockingEntry, re.Pattern[str] | None]] = []
+        self._allow: set[str] = set()
+        self._allow_globs: list[re.Pattern[str]] = []
         self.returns: dict[str, str] = {}
         self.attributes: dict[str, str] = {}
         self._aliases: dict[str, str] = {}
@@ -61,15 +62,12 @@ class Catalogue:
         for data, source in tables:
             self._add(data, source)
         for name in allow:
-            self._add_exclude(name)
+            if "*" in name:
+                self._allow_globs.append(re.compile(fnmatch.translate(name)))
+            else:
+                self._allow.add(name)
         self._blocking_cache: dict[str, BlockingEntry | None] = {}
         self._canonical_cache: dict[str, str] = {}
-
-    def _add_exclude(self, name: str) -> None:
-        if "*" in name:
-            self._exclude_globs.append(re.compile(fnmatch.translate(name)))
-        else:
-            self._exclude.add(name)
 
     def _add(self, data: dict[str, Any], source: str) -> None:
         for i, raw in enumerate(_list(data.get("blocking", []), f"{source} blocking")):
@@ -96,13 +94,17 @@ class Catalogue:
             if unknown:
                 raise ConfigError(f"unknown key {sorted(unknown)[0]!r} ({where})")
             entry = BlockingEntry(category, raw["why"], raw["instead"])
+            excludes = [str(n) for n in _list(raw.get("exclude", []), f"{where} exclude")]
+            exclude = (
+                re.compile("|".join(f"(?:{fnmatch.translate(n)})" for n in excludes))
+                if excludes
+                else None
+            )
             for name in names:
                 if "*" in name:
-                    self._globs.append((re.compile(fnmatch.translate(name)), entry))
+                    self._globs.append((re.compile(fnmatch.translate(name)), entry, exclude))
                 else:
                     self._exact[name] = entry
-            for name in _list(raw.get("exclude", []), f"{where} exclude"):
-                self._add_exclude(str(name))
         for table in ("returns", "attributes", "aliases"):
             mapping = data.get(table, {})
             if not isinstance(mapping, dict) or not all(
@@ -147,12 +149,12 @@ class Catalogue:
         if name in self._blocking_cache:
             return self._blocking_cache[name]
         entry = self._exact.get(name)
-        if name in self._exclude or any(p.match(name) for p in self._exclude_globs):
+        if name in self._allow or any(p.match(name) for p in self._allow_globs):
             entry = None
         elif entry is None and not name.rpartition(".")[2].startswith("__"):
             # Globs never match dunders (``requests.Session.__enter__``); list those exactly.
-            for pattern, candidate in self._globs:
-                if pattern.match(name):
+            for pattern, candidate, exclude in self._globs:
+                if pattern.match(name) and not (exclude is not None and exclude.match(name)):
                     entry = candidate
                     break
         self._blocking_cache[name] = entry
