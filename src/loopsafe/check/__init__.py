@@ -51,19 +51,25 @@ def run(
         (*settings.extend_select, *extend_select),
         source="--select/--ignore or " + settings.source,
     )
-    catalogue = load_catalogue(settings.catalogue, settings.allow)
     files = discover(paths, settings.exclude)
     cache = IndexCache(
         (settings.cache_dir or settings.root / ".loopsafe_cache") if use_cache else None
     )
+    stats = [_stat(source) for source in files]
+    run_key = _run_key(files, stats, rules, settings)
+    if use_cache:
+        previous = cache.load_results(run_key)
+        if previous is not None:
+            return Report([Finding.from_tuple(t) for t in previous], len(files), rules, len(files))
+    catalogue = load_catalogue(settings.catalogue, settings.allow)
     modules: dict[str, dict[str, Any]] = {}
     module_paths: dict[str, str] = {}
     aliases: dict[str, str] = {}
     noqa: dict[str, dict[int, tuple[str, ...] | None]] = {}
     problems: list[FileProblem] = []
     cached = 0
-    for source in files:
-        summary, problem, hit = _index(source, cache)
+    for source, st in zip(files, stats, strict=True):
+        summary, problem, hit = _index(source, st, cache)
         cached += hit
         if problem is not None:
             problems.append(FileProblem(source.display, *problem))
@@ -86,7 +92,35 @@ def run(
             if not _suppressed(finding, noqa.get(finding.path, {})):
                 findings.append(finding)
     findings.sort(key=Finding.sort_key)
+    if use_cache:
+        cache.save_results(run_key, [f.to_tuple() for f in findings])
     return Report(findings, len(files), rules, cached)
+
+
+def _stat(source: SourceFile) -> os.stat_result | None:
+    try:
+        return os.stat(source.path)
+    except OSError:
+        return None
+
+
+def _run_key(
+    files: list[SourceFile],
+    stats: list[os.stat_result | None],
+    rules: list[Rule],
+    settings: Settings,
+) -> str:
+    from loopsafe import __version__
+    from loopsafe.check.catalogue import builtin_text
+
+    digest = hashlib.sha256()
+    fingerprint = (__version__, [r.code for r in rules], settings.allow, repr(settings.catalogue))
+    digest.update(repr(fingerprint).encode())
+    digest.update(builtin_text().encode())
+    for source, st in zip(files, stats, strict=True):
+        stamp = (st.st_mtime_ns, st.st_size) if st is not None else None
+        digest.update(repr((source.display, source.module, source.aliases, stamp)).encode())
+    return digest.hexdigest()
 
 
 def _suppressed(finding: Finding, noqa: dict[int, tuple[str, ...] | None]) -> bool:
@@ -99,14 +133,12 @@ def _suppressed(finding: Finding, noqa: dict[int, tuple[str, ...] | None]) -> bo
 
 
 def _index(
-    source: SourceFile, cache: IndexCache
+    source: SourceFile, st: os.stat_result | None, cache: IndexCache
 ) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None, int]:
     """(summary, problem, 1 if from cache) for one file."""
     key = str(source.path)
-    try:
-        st = os.stat(source.path)
-    except OSError as exc:
-        return None, (1, 1, f"cannot read file: {exc.strerror}", False), 0
+    if st is None:
+        return None, (1, 1, "cannot read file", False), 0
     entry = cache.get(key)
     if (
         entry is not None

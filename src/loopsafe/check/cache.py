@@ -1,6 +1,7 @@
 """Per-file index cache, keyed by file stat then content hash, loopsafe version and Python version.
 
-One ``marshal`` file per cache directory holds every entry, so a warm run reads one file. It is
+One ``marshal`` file holds every file's index, and another the last run's findings, so a warm run
+reads one small file, and a run with a few changed files re-indexes only those. Each file is
 written atomically (temp file + rename): an interrupted run never leaves a half-written cache.
 """
 
@@ -16,10 +17,13 @@ from typing import Any
 
 from loopsafe import __version__
 
-Entry = tuple[
-    Any, ...
-]  # (mtime_ns, size, sha256, module, is_package, summary | None, problem | None)
-_NAME = f"index-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
+# (mtime_ns, size, sha256, module, is_package, summary | None, problem | None)
+Entry = tuple[Any, ...]
+_PY = f"py{sys.version_info[0]}{sys.version_info[1]}"
+_NAME = f"index-{_PY}.marshal"
+# The findings of the last run with its key (every file's stat, the settings, the catalogue): a
+# run where nothing changed reads only this small file.
+_RESULTS = f"results-{_PY}.marshal"
 
 
 class IndexCache:
@@ -27,16 +31,35 @@ class IndexCache:
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory / __version__ if directory is not None else None
-        self.entries: dict[str, Entry] = {}
+        self._entries: dict[str, Entry] | None = None
         self.dirty = False
-        if self.directory is not None:
-            with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
-                data = marshal.loads((self.directory / _NAME).read_bytes())
-                if isinstance(data, dict):
-                    self.entries = data
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        if self._entries is None:
+            self._entries = self._load(_NAME) or {}
+        return self._entries
+
+    def _load(self, name: str) -> Any:
+        if self.directory is None:
+            return None
+        with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
+            data = marshal.loads((self.directory / name).read_bytes())
+            if isinstance(data, dict):
+                return data
+        return None
 
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
+
+    def load_results(self, key: str) -> list[Any] | None:
+        data = self._load(_RESULTS)
+        if data is not None and data.get("key") == key and isinstance(data.get("findings"), list):
+            return list(data["findings"])
+        return None
+
+    def save_results(self, key: str, findings: list[Any]) -> None:
+        self._write(_RESULTS, {"key": key, "findings": findings})
 
     def put(self, key: str, entry: Entry) -> None:
         self.entries[key] = entry
@@ -51,6 +74,11 @@ class IndexCache:
             return
         for key in stale:
             del self.entries[key]
+        self._write(_NAME, self.entries)
+
+    def _write(self, name: str, data: Any) -> None:
+        if self.directory is None:
+            return
         with contextlib.suppress(OSError):
             self.directory.mkdir(parents=True, exist_ok=True)
             top = self.directory.parent
@@ -62,8 +90,8 @@ class IndexCache:
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as out:
-                    out.write(marshal.dumps(self.entries))
-                os.replace(tmp, self.directory / _NAME)
+                    out.write(marshal.dumps(data))
+                os.replace(tmp, self.directory / name)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)

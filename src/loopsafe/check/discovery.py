@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def discover(
 ) -> list[SourceFile]:
     """Files under ``paths`` (files given by name are always checked), sorted, without duplicates."""
     cwd = cwd or Path.cwd()
-    patterns = (*DEFAULT_EXCLUDE, *exclude)
+    excluded = _Excluder(exclude)
     found: dict[Path, SourceFile] = {}
     for raw in paths:
         root = Path(raw)
@@ -70,28 +71,36 @@ def discover(
             found.setdefault(root, _source(root, root.parent, cwd))
             continue
         for dirpath, dirnames, filenames in os.walk(root):
-            base = Path(dirpath)
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not _excluded(base / d, d, root, patterns) and not d.endswith(".egg-info")
-            )
+            rel = os.path.relpath(dirpath, root)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            dirnames[:] = sorted(d for d in dirnames if not excluded(d, prefix + d, directory=True))
             for name in filenames:
-                if name.endswith(".py") and not _excluded(base / name, name, root, patterns):
-                    file = base / name
+                if name.endswith(".py") and not excluded(name, prefix + name, directory=False):
+                    file = Path(dirpath, name)
                     if file not in found:
                         found[file] = _source(file, root, cwd)
     return sorted(found.values(), key=lambda s: s.display)
 
 
-def _excluded(path: Path, name: str, root: Path, patterns: tuple[str, ...]) -> bool:
-    rel = path.relative_to(root).as_posix()
-    return any(
-        fnmatch.fnmatch(name, p)
-        or fnmatch.fnmatch(rel, p)
-        or fnmatch.fnmatch(rel, p.rstrip("/") + "/*")
-        for p in patterns
-    )
+class _Excluder:
+    """Exclusion by name (a set lookup) or by glob on the name or the path below the root."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.names = set(DEFAULT_EXCLUDE)
+        globs = []
+        for pattern in patterns:
+            pattern = pattern.rstrip("/")
+            if any(c in pattern for c in "*?[/"):
+                globs.append(fnmatch.translate(pattern))
+                globs.append(fnmatch.translate(pattern + "/*"))
+            else:
+                self.names.add(pattern)
+        self.glob = re.compile("|".join(f"(?:{g})" for g in globs)) if globs else None
+
+    def __call__(self, name: str, rel: str, *, directory: bool) -> bool:
+        if name in self.names or (directory and name.endswith(".egg-info")):
+            return True
+        return self.glob is not None and bool(self.glob.match(name) or self.glob.match(rel))
 
 
 def _source(file: Path, root: Path, cwd: Path) -> SourceFile:

@@ -38,6 +38,31 @@ class Finding:
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
 
+    def to_tuple(self) -> tuple[Any, ...]:
+        """Plain tuples, for the result cache (``marshal``)."""
+        chain = tuple((c.label, c.path, c.line, c.column) for c in self.chain)
+        return (
+            self.code,
+            self.name,
+            self.message,
+            self.path,
+            self.line,
+            self.column,
+            self.end_line,
+            self.end_column,
+            self.help,
+            self.context,
+            chain,
+        )
+
+    @classmethod
+    def from_tuple(cls, data: tuple[Any, ...]) -> Finding:
+        code, name, message, path, line, column, end_line, end_column, help, context, chain = data
+        links = tuple(ChainLink(*c) for c in chain)
+        return cls(
+            code, name, message, path, line, column, end_line, end_column, help, context, links
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,

@@ -168,14 +168,23 @@ def _list(value: Any, where: str) -> list[Any]:
 
 
 _BUILTIN: dict[str, Any] | None = None
+_BUILTIN_TEXT: str | None = None
+
+
+def builtin_text() -> str:
+    """The shipped catalogue's text (part of the result cache's key)."""
+    global _BUILTIN_TEXT
+    if _BUILTIN_TEXT is None:
+        path = resources.files(__package__).joinpath("blocking.toml")
+        _BUILTIN_TEXT = path.read_text(encoding="utf-8")
+    return _BUILTIN_TEXT
 
 
 def builtin_tables() -> dict[str, Any]:
     """The shipped catalogue, parsed once per process."""
     global _BUILTIN
     if _BUILTIN is None:
-        text = resources.files(__package__).joinpath("blocking.toml").read_text(encoding="utf-8")
-        _BUILTIN = tomllib.loads(text)
+        _BUILTIN = tomllib.loads(builtin_text())
     return _BUILTIN
 
 
