@@ -198,6 +198,7 @@ def _finding(
     context = graph.context(key)
     entry = target.entry
     why = entry.why.rstrip(".")
+    why = why[:1].upper() + why[1:]
     path = graph.path(key)
     start = ChainLink(context, path, call[1], call[2] + 1)
     shown = call_label(target.name)
@@ -209,9 +210,9 @@ def _finding(
         steps = " -> ".join([*(link.label for link in links), shown])
         message = (
             f"blocking call reached on the event loop: {context} -> {steps} "
-            f"({entry.label}; use {_plain(entry.instead)})"
+            f"({entry.label}; use {_short(entry.instead)})"
         )
-        first = links[0].label.removesuffix("()").rpartition(".")[2]
+        first = _source_text(call[0]) or links[0].label.removesuffix("()").rpartition(".")[2]
         help_text = (
             f"{why}. Use {entry.instead} instead, or run `{first}` in a worker thread: "
             f"`await asyncio.to_thread({first}, ...)`"
@@ -242,8 +243,22 @@ def call_label(name: str) -> str:
     return f"{name}()"
 
 
-def _plain(text: str) -> str:
-    return text.replace("`", "")
+def _short(instead: str) -> str:
+    """The first code span of the advice: "`AsyncSession` from ..." gives "AsyncSession"."""
+    if instead.count("`") >= 2:
+        return instead.split("`", 2)[1]
+    return instead
+
+
+def _source_text(expr: object) -> str | None:
+    """``mailer.send`` back from the index's ("a", ("n", "mailer"), "send")."""
+    if isinstance(expr, tuple) and expr:
+        if expr[0] == "n":
+            return str(expr[1])
+        if expr[0] == "a":
+            base = _source_text(expr[1])
+            return None if base is None else f"{base}.{expr[2]}"
+    return None
 
 
 RULES = (blocking_call_in_async_function, blocking_call_reached_from_async_function)
