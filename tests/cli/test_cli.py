@@ -201,7 +201,7 @@ def test_user_catalogue_extension(tmp_path: Path) -> None:
     proc = run_cli(["check", "--format", "json", "."], tmp_path)
     findings = json.loads(proc.stdout)["findings"]
     assert [(f["line"], f["code"]) for f in findings] == [(8, "LS101")]
-    assert "Legacy talks HTTP on the calling thread" in findings[0]["help"]
+    assert "legacy talks HTTP on the calling thread" in findings[0]["help"]
 
 
 def test_broken_pipe_is_quiet(project: Path) -> None:

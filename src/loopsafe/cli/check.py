@@ -63,6 +63,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(statistics(report) + ("\n" if report.findings else ""))
     else:
         sys.stdout.write(FORMATS[args.format](report))
-    if args.format in HUMAN_FORMATS:
-        print(footer(report), file=sys.stderr if args.statistics else sys.stdout)
+    if args.format in HUMAN_FORMATS and not args.statistics:
+        print(footer(report))
     return 1 if report.findings and not args.exit_zero else 0

@@ -198,7 +198,6 @@ def _finding(
     context = graph.context(key)
     entry = target.entry
     why = entry.why.rstrip(".")
-    why = why[:1].upper() + why[1:]
     path = graph.path(key)
     start = ChainLink(context, path, call[1], call[2] + 1)
     shown = call_label(target.name)
