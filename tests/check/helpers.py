@@ -13,6 +13,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>LS\d{3}(?:@\d+)?(?:\s*,\s*LS\d{3}(?:@\d+)?)*)")
 OK = re.compile(r"#\s*ok:\s*(?P<codes>LS\d{3}(?:\s*,\s*LS\d{3})*)")
 DIRECTIVE = re.compile(r"#\s*loopsafe-test:\s*select=(?P<select>[A-Z0-9,]+)")
+MIN_PYTHON = re.compile(r"#\s*loopsafe-test:.*\bmin-python=(?P<major>\d+)\.(?P<minor>\d+)")
 
 
 def check(path: Path, select: tuple[str, ...] | None = None, **settings: object) -> Report:
@@ -41,6 +42,15 @@ def found(report: Report, root: Path) -> Counter[tuple[str, int, str]]:
         (Path(f.path).resolve().relative_to(root.resolve()).as_posix(), f.line, f.code)
         for f in report.findings
     )
+
+
+def min_python(path: Path) -> tuple[int, int]:
+    """The oldest Python whose grammar parses the fixture (`# loopsafe-test: min-python=3.12`)."""
+    for file in py_files(path):
+        m = MIN_PYTHON.search(file.read_text())
+        if m:
+            return (int(m.group("major")), int(m.group("minor")))
+    return (3, 11)
 
 
 def selection(path: Path) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import warnings
 from typing import Any
 
@@ -299,14 +300,22 @@ class _Indexer:
             elif t is ast.Assign:
                 assert isinstance(node, ast.Assign)
                 value = _expr(node.value)
+                if value is None and isinstance(node.value, (ast.Subscript, ast.BinOp)):
+                    # A type alias: DbSession = Annotated[Session, Depends(get_db)].
+                    value = _ann(node.value)
                 for target in node.targets:
                     self._bind(target, value, scope, node.value)
             elif t is ast.AnnAssign:
                 assert isinstance(node, ast.AnnAssign)
-                ann = _param_type(node.annotation, node.value)
+                if _last_name(node.annotation) == "TypeAlias" and node.value is not None:
+                    ann = _ann(node.value)
+                else:
+                    ann = _param_type(node.annotation, node.value)
                 if ann is None and node.value is not None:
                     ann = _expr(node.value)
                 self._bind(node.target, ann, scope, node.value)
+            elif sys.version_info >= (3, 12) and t is ast.TypeAlias:  # type X = ... (PEP 695)
+                self._bind(node.name, _ann(node.value), scope, None)  # type: ignore[attr-defined]
             elif t is ast.NamedExpr:
                 assert isinstance(node, ast.NamedExpr)
                 self._bind(node.target, _expr(node.value), scope, node.value)

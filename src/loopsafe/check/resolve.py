@@ -250,6 +250,8 @@ class Resolver:
     def instance_of(self, sym: Sym | None) -> Sym | None:
         if sym is None:
             return None
+        if sym[0] in ("inst", "extinst"):
+            return sym  # a type alias, bound to the instance type it names
         if sym[0] == "class":
             return ("inst", sym[1], sym[2])
         if sym[0] == "ext":
