@@ -10,7 +10,7 @@ from typing import Any
 from loopsafe._errors import ConfigError
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude", "allow")
-_CATALOGUE_KEYS = ("blocking", "returns", "attributes", "aliases", "offloads")
+_CATALOGUE_KEYS = ("blocking", "returns", "attributes", "aliases", "offloads", "awaitables")
 KNOWN_KEYS = (*_LIST_KEYS, *_CATALOGUE_KEYS, "cache-dir")
 
 

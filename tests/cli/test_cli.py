@@ -217,3 +217,21 @@ def test_broken_pipe_is_quiet(project: Path) -> None:
     )
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "Error" not in proc.stderr
+
+
+def test_non_python_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "data.json").write_text("{}")
+    proc = run_cli(["check", "data.json"], tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "loopsafe: error: not a Python file: data.json (argument PATH): pass .py files or directories\n"
+    )
+
+
+def test_route_with_a_path_from_settings_is_labelled(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import time\nfrom fastapi import FastAPI\napp = FastAPI()\nLOGIN = '/login'\n\n\n"
+        "@app.post(LOGIN)\nasync def login():\n    time.sleep(1)\n"
+    )
+    proc = run_cli(["check", "--format", "json", "."], tmp_path)
+    assert json.loads(proc.stdout)["findings"][0]["context"] == "POST <LOGIN>"

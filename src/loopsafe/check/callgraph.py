@@ -15,10 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopsafe.check.catalogue import BlockingEntry, Catalogue
-from loopsafe.check.index import AWAITED
+from loopsafe.check.index import AWAITED, MODULE_FUNCTION
 from loopsafe.check.resolve import Resolver, Sym
 
 FuncKey = tuple[str, str]  # (module, qualname)
+# Which blocking call a chain should show when a function has several: the network and the
+# database first, incidental file I/O (a debug log) last.
+_PRIORITY = {
+    c: i
+    for i, c in enumerate(
+        ("db", "http", "sdk", "mail", "subprocess", "socket", "sleep", "lock", "cpu", "loop",
+         "upload", "file", "console")
+    )
+}  # fmt: skip
 Call = tuple[Any, ...]  # (callee, line, col, end_line, end_col, flags, argrefs), see index.py
 
 
@@ -66,6 +75,51 @@ class ProjectGraph:
         fn: dict[str, Any] = self.modules[key[0]]["functions"][key[1]]
         return fn
 
+    def functions(self) -> Iterator[tuple[FuncKey, dict[str, Any]]]:
+        """Every function and method of the project, in a stable order."""
+        for module in sorted(self.modules):
+            for qual, fn in self.modules[module]["functions"].items():
+                yield (module, qual), fn
+
+    def callee_name(self, key: FuncKey, call: Call) -> str | None:
+        """The canonical qualified name of an external callee (``asyncio.create_task``), or None."""
+        sym = self.resolver.resolve(key[0], key[1], call[0])
+        if sym is None:
+            return None
+        if sym[0] == "ext":
+            return str(sym[1])
+        if sym[0] == "extinst":
+            return f"{sym[1]}.__call__"
+        return None
+
+    def callee_function(self, key: FuncKey, call: Call) -> FuncKey | None:
+        """The project function a call runs, or None."""
+        sym = self.resolver.resolve(key[0], key[1], call[0])
+        if sym is not None and sym[0] == "func":
+            return (sym[1], sym[2])
+        return None
+
+    def resolve_name(self, key: FuncKey, expr: Any) -> str | None:
+        """The canonical qualified name of an external thing an expression names."""
+        sym = self.resolver.resolve(key[0], key[1], expr)
+        return str(sym[1]) if sym is not None and sym[0] == "ext" else None
+
+    def role(self, key: FuncKey) -> str | None:
+        """ "route", "dependency", "middleware", ... when FastAPI calls this function, else None."""
+        routes, roles = self._route_labels()
+        if key in routes:
+            return "route"
+        if key in roles:
+            return roles[key]
+        fn = self.function(key)
+        if fn["cls"] is not None:
+            cls = self.modules[key[0]]["classes"].get(fn["cls"], {})
+            if fn["name"] == "dispatch" and "BaseHTTPMiddleware" in cls.get("base_names", ()):
+                return "middleware"
+            if fn["name"] == "__call__" and fn["params"][1:4] == ["scope", "receive", "send"]:
+                return "middleware"
+        return None
+
     def async_functions(self) -> Iterator[FuncKey]:
         for module in sorted(self.modules):
             for qual, fn in self.modules[module]["functions"].items():
@@ -94,15 +148,15 @@ class ProjectGraph:
             return None
         kind = sym[0]
         if kind == "ext":
-            return self._blocking(sym[1])
+            return self._blocking(sym[1], module, qual, call)
         if kind == "extinst":
-            return self._blocking(f"{sym[1]}.__call__")
+            return self._blocking(f"{sym[1]}.__call__", module, qual, call)
         if kind == "class":
             init = self.resolver.class_member(sym[1], sym[2], "__init__", instance=True)
             if init is not None and init[0] == "func":
                 return self._sync_func(init)
             ext_base = next((ext for _, _, ext in self.resolver.mro(sym[1], sym[2]) if ext), None)
-            return self._blocking(ext_base) if ext_base is not None else None
+            return self._blocking(ext_base, module, qual, call) if ext_base is not None else None
         if kind == "inst":
             method = self.resolver.class_member(sym[1], sym[2], "__call__", instance=True)
             return self._sync_func(method) if method is not None and method[0] == "func" else None
@@ -110,9 +164,20 @@ class ProjectGraph:
             return self._sync_func(sym)
         return None
 
-    def _blocking(self, name: str) -> Blocking | None:
+    def _blocking(self, name: str, module: str, qual: str, call: Call) -> Blocking | None:
         entry = self.catalogue.blocking(name)
-        return Blocking(name, entry) if entry is not None else None
+        if entry is None:
+            return None
+        # `executor.shutdown(wait=False)`, `Image.open(io.BytesIO(...))` return at once.
+        kwargs = call[9] if len(call) > 9 else {}
+        if any(kwargs.get(k) == ("c", v) for k, v in entry.unless_kwargs):
+            return None
+        args = call[8] if len(call) > 8 else ()
+        if entry.unless_arg_types and args and args[0][0] == "e" and args[0][1] is not None:
+            arg = self.resolver.resolve(module, qual, args[0][1])
+            if arg is not None and arg[0] == "extinst" and arg[1] in entry.unless_arg_types:
+                return None
+        return Blocking(name, entry)
 
     def _sync_func(self, sym: Sym) -> FuncKey | None:
         key: FuncKey = (sym[1], sym[2])
@@ -224,14 +289,21 @@ class ProjectGraph:
         chains: dict[FuncKey, Hop] = {}
         callers: dict[FuncKey, list[tuple[FuncKey, Call]]] = {}
         queue: deque[FuncKey] = deque()
+        sinks: list[tuple[int, FuncKey]] = []
         for key in reachable:
+            best: tuple[int, Hop] | None = None
             for call, target in self.targets(key):
                 if isinstance(target, Blocking):
-                    if key not in chains:
-                        chains[key] = Hop(key, call, target)
-                        queue.append(key)
+                    rank = _PRIORITY.get(target.entry.category, len(_PRIORITY))
+                    if best is None or rank < best[0]:
+                        best = (rank, Hop(key, call, target))
                 else:
                     callers.setdefault(target, []).append((key, call))
+            if best is not None:
+                chains[key] = best[1]
+                sinks.append((best[0], key))
+        # Equal-length chains: the one ending in the most telling blocking call wins.
+        queue.extend(key for _, key in sorted(sinks))
         while queue:
             key = queue.popleft()
             for caller, call in callers.get(key, ()):
@@ -256,6 +328,8 @@ class ProjectGraph:
         routes, roles = self._route_labels()
         if key in routes:
             return routes[key]
+        if key[1] == MODULE_FUNCTION:
+            return f"module `{self.display((key[0], '')).rstrip('.') or key[0]}`"
         fn = self.function(key)
         if key in roles:
             return f"{roles[key]} `{self.display(key)}`"

@@ -68,6 +68,10 @@ def discover(
             )
         root = root.resolve()
         if root.is_file():
+            if root.suffix not in (".py", ".pyw"):
+                raise InputError(
+                    f"not a Python file: {raw} (argument PATH): pass .py files or directories"
+                )
             found.setdefault(root, _source(root, root.parent, cwd))
             continue
         for dirpath, dirnames, filenames in os.walk(root):

@@ -23,10 +23,23 @@ import warnings
 from typing import Any
 
 Expr = tuple[Any, ...]
+MODULE_FUNCTION = "<module>"
 
-# Call flags.
+# Call flags: how the call runs, and the context around it (inherited by everything inside).
 AWAITED = 1
 WITH_ENTER = 2
+DROPPED = 4  # the call is a statement of its own: its result is thrown away
+IN_LOOP = 8  # inside a loop or comprehension over data of unknown size
+IN_TIMEOUT = 16  # inside `async with asyncio.timeout(...)`, `anyio.fail_after(...)`, ...
+IN_FINALLY = 32
+IN_CANCEL_HANDLER = 64  # inside an `except` that catches cancellation
+SHIELDED = 128  # inside a shielded cancel scope
+_CONTEXT = IN_LOOP | IN_TIMEOUT | IN_FINALLY | IN_CANCEL_HANDLER | SHIELDED
+TIMEOUT_SCOPES = frozenset(
+    {"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at", "wait_for"}
+)
+CANCEL_NAMES = frozenset({"CancelledError", "BaseException", "Cancelled"})
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 ROUTE_DECORATORS = {
     "get": "GET",
@@ -100,6 +113,7 @@ def index_source(source: str | bytes, module: str, is_package: bool) -> dict[str
         "registrations": indexer.registrations,
         "includes": indexer.includes,
         "roles": indexer.roles,
+        "tokens": indexer.tokens,
         "noqa": scan_noqa(source if isinstance(source, str) else source.decode("utf-8", "replace")),
     }
 
@@ -150,11 +164,17 @@ class _Indexer:
         self.registrations: list[tuple[Any, ...]] = []
         self.includes: list[tuple[Any, ...]] = []
         self.roles: list[tuple[Any, ...]] = []
+        self.tokens: list[int] = []
+        self._stored: dict[int, str] = {}  # id(Call node) -> the name its result is assigned to
 
     # -- scopes -------------------------------------------------------------------------------
 
     def module_body(self, body: list[ast.stmt]) -> None:
-        scope = _Scope("module", "", self.symbols)
+        # Import-time code is a sync pseudo-function: its calls are recorded (a client built with
+        # `timeout=None`, a dropped coroutine), and it is never on the event loop.
+        record = _function_record(MODULE_FUNCTION, is_async=False, line=1, col=0)
+        self.functions[MODULE_FUNCTION] = record
+        scope = _Scope("module", "", self.symbols, record)
         for stmt in body:
             self.statement(stmt, scope)
 
@@ -211,23 +231,18 @@ class _Indexer:
         if kind in ("method", "property", "classmethod") and positional:
             ptypes[positional[0].arg] = ("cls",) if kind == "classmethod" else ("self",)
         is_async = isinstance(node, ast.AsyncFunctionDef)
-        record: dict[str, Any] = {
-            "name": node.name,
-            "async": is_async,
-            "gen": False,
-            "line": node.lineno,
-            "col": node.col_offset,
-            "parent": scope.qual if scope.kind == "function" else None,
-            "cls": scope.qual if scope.kind == "class" else None,
-            "kind": kind,
-            "params": params,
-            "ptypes": ptypes,
-            "returns": None,
-            "locals": {},
-            "calls": [],
-            "decorators": [d for d in decorators if d is not None],
-            "route": _route_from_decorators(node.decorator_list),
-        }
+        record = _function_record(
+            node.name, is_async=is_async, line=node.lineno, col=node.col_offset
+        )
+        record.update(
+            parent=scope.qual if scope.kind == "function" else None,
+            cls=scope.qual if scope.kind == "class" else None,
+            kind=kind,
+            params=params,
+            ptypes=ptypes,
+            decorators=[d for d in decorators if d is not None],
+            route=_route_from_decorators(node.decorator_list),
+        )
         self.functions[qual] = record
         if scope.kind == "class":
             self.classes[scope.qual]["methods"][node.name] = qual
@@ -272,21 +287,34 @@ class _Indexer:
 
     # -- statements and expressions -----------------------------------------------------------
 
-    def walk(self, root: ast.AST, scope: _Scope) -> None:
-        """Visit ``root`` and its children that run in ``scope`` (not nested defs' bodies)."""
+    def walk(self, root: ast.AST, scope: _Scope, context: int = 0) -> None:
+        """Visit ``root`` and its children that run in ``scope`` (not nested defs' bodies).
+
+        Each stack entry carries flags: AWAITED for the node itself, and the context bits
+        (loop, timeout scope, finally, ...) that everything below inherits.
+        """
         func = scope.func
-        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        stack: list[tuple[ast.AST, int]] = [(root, context)]
         pop = stack.pop
         push = stack.append
         while stack:
-            node, awaited = pop()
+            node, flags = pop()
+            ctx = flags & _CONTEXT
             t = type(node)
             if t is ast.Call:
                 assert isinstance(node, ast.Call)
-                self._call(node, scope, awaited)
+                self._call(node, scope, flags)
+            elif t is ast.Name:
+                if func is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                    func["loads"].add(node.id)  # type: ignore[attr-defined]
+                continue
             elif t is ast.Await:
                 assert isinstance(node, ast.Await)
-                push((node.value, True))
+                push((node.value, ctx | AWAITED))
+                continue
+            elif t is ast.Expr:
+                assert isinstance(node, ast.Expr)
+                push((node.value, ctx | DROPPED if type(node.value) is ast.Call else ctx))
                 continue
             elif t is ast.FunctionDef or t is ast.AsyncFunctionDef or t is ast.ClassDef:
                 self.statement(node, scope)  # type: ignore[arg-type]
@@ -295,7 +323,46 @@ class _Indexer:
                 assert isinstance(node, ast.Lambda)
                 for d in (*node.args.defaults, *node.args.kw_defaults):
                     if d is not None:
-                        push((d, False))
+                        push((d, ctx))
+                continue
+            elif t is ast.For or t is ast.AsyncFor or t is ast.While:
+                assert isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+                loop = ctx
+                if t is ast.While or not _bounded(node.iter):  # type: ignore[union-attr]
+                    loop |= IN_LOOP
+                if t is ast.While and func is not None:
+                    self._while(node, func)  # type: ignore[arg-type]
+                for child in reversed([*node.body, *node.orelse]):
+                    push((child, loop))
+                push((node.test if t is ast.While else node.iter, ctx))  # type: ignore[union-attr]
+                if t is not ast.While:
+                    push((node.target, ctx))  # type: ignore[union-attr]
+                continue
+            elif isinstance(node, _COMPREHENSIONS):
+                gens = node.generators
+                loop = ctx | (IN_LOOP if any(not _bounded(g.iter) for g in gens) else 0)
+                elts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+                for elt in elts:
+                    push((elt, loop))
+                for gen in reversed(gens):
+                    for cond in gen.ifs:
+                        push((cond, loop))
+                    push((gen.iter, ctx))
+                continue
+            elif t is ast.Try or t is ast.TryStar:
+                assert isinstance(node, (ast.Try, ast.TryStar))
+                if func is not None:
+                    self._try(node, func)
+                for child in reversed(node.finalbody):
+                    push((child, ctx | IN_FINALLY))
+                for handler in reversed(node.handlers):
+                    bit = IN_CANCEL_HANDLER if _catches_cancellation(handler) else 0
+                    for child in reversed(handler.body):
+                        push((child, ctx | bit))
+                    if handler.type is not None:
+                        push((handler.type, ctx))
+                for child in reversed([*node.body, *node.orelse]):
+                    push((child, ctx))
                 continue
             elif t is ast.Assign:
                 assert isinstance(node, ast.Assign)
@@ -305,6 +372,12 @@ class _Indexer:
                     value = _ann(node.value)
                 for target in node.targets:
                     self._bind(target, value, scope, node.value)
+                if (
+                    len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and isinstance(node.value, ast.Call)
+                ):
+                    self._stored[id(node.value)] = node.targets[0].id
             elif t is ast.AnnAssign:
                 assert isinstance(node, ast.AnnAssign)
                 if _last_name(node.annotation) == "TypeAlias" and node.value is not None:
@@ -313,6 +386,9 @@ class _Indexer:
                     ann = _param_type(node.annotation, node.value)
                 if ann is None and node.value is not None:
                     ann = _expr(node.value)
+                elif ann is not None and node.value is None and scope.kind == "class":
+                    # A declaration (`helper: HelperProtocol`): what __init__ assigns is more precise.
+                    ann = ("decl", ann)
                 self._bind(node.target, ann, scope, node.value)
             elif sys.version_info >= (3, 12) and t is ast.TypeAlias:  # type X = ... (PEP 695)
                 self._bind(node.name, _ann(node.value), scope, None)  # type: ignore[attr-defined]
@@ -321,23 +397,37 @@ class _Indexer:
                 self._bind(node.target, _expr(node.value), scope, node.value)
             elif t is ast.With or t is ast.AsyncWith:
                 assert isinstance(node, (ast.With, ast.AsyncWith))
+                inner = ctx
                 for item in node.items:
-                    ctx = _expr(item.context_expr)
+                    ce = item.context_expr
+                    ctx_expr = _expr(ce)
                     if item.optional_vars is not None:
-                        self._bind(item.optional_vars, ctx, scope, None)
-                    if t is ast.With and func is not None and ctx is not None:
-                        ce = item.context_expr
+                        self._bind(item.optional_vars, ctx_expr, scope, None)
+                    if isinstance(ce, ast.Call):
+                        if _last_name(ce.func) in TIMEOUT_SCOPES:
+                            inner |= IN_TIMEOUT
+                        if any(_is_true(kw) for kw in ce.keywords if kw.arg == "shield"):
+                            inner |= SHIELDED
+                    if t is ast.With and func is not None and ctx_expr is not None:
                         func["calls"].append(
                             (
-                                ("a", ctx, "__enter__"),
+                                ("a", ctx_expr, "__enter__"),
                                 ce.lineno,
                                 ce.col_offset,
                                 ce.end_lineno or ce.lineno,
                                 ce.end_col_offset or 0,
-                                WITH_ENTER,
+                                WITH_ENTER | ctx,
                                 (),
+                                None,
+                                (),
+                                {},
                             )
                         )
+                for child in reversed(node.body):
+                    push((child, inner))
+                for item in reversed(node.items):
+                    push((item.context_expr, ctx))
+                continue
             elif t is ast.Import:
                 assert isinstance(node, ast.Import)
                 for alias in node.names:
@@ -371,10 +461,85 @@ class _Indexer:
                     value = _expr(node.value)
                     if value is not None:
                         func["_return"] = value
-            children = list(ast.iter_child_nodes(node))
-            children.reverse()
-            for child in children:
-                push((child, False))
+            nodes = list(ast.iter_child_nodes(node))
+            nodes.reverse()
+            for sub in nodes:
+                push((sub, ctx))
+
+    def _try(self, node: ast.Try | ast.TryStar, func: dict[str, Any]) -> None:
+        """Except handlers around awaits, for the cancellation rules."""
+        awaits = [n for n in _own_nodes(node.body) if isinstance(n, ast.Await)]
+        if not awaits:
+            return
+        # Awaiting only task/future objects (`await task`) is how one waits for a task one
+        # cancelled; awaiting a call starts new work whose cancellation must propagate.
+        awaits_call = any(isinstance(a.value, ast.Call) for a in awaits)
+        for handler in node.handlers:
+            if not _catches_cancellation(handler):
+                continue
+            types = (
+                None
+                if handler.type is None
+                else [
+                    e
+                    for e in (
+                        _expr(x)
+                        for x in (
+                            handler.type.elts
+                            if isinstance(handler.type, ast.Tuple)
+                            else [handler.type]
+                        )
+                    )
+                    if e is not None
+                ]
+            )
+            reraises = any(isinstance(n, ast.Raise) for n in _own_nodes(handler.body))
+            end = handler.type if handler.type is not None else handler
+            func["handlers"].append(
+                (
+                    handler.lineno,
+                    handler.col_offset,
+                    end.end_lineno or handler.lineno,
+                    end.end_col_offset or 0,
+                    types,
+                    reraises,
+                    awaits_call,
+                )
+            )
+
+    def _while(self, node: ast.While, func: dict[str, Any]) -> None:
+        """Polling loops (LS403) and producer loops that never yield to the loop (LS503)."""
+        own = _own_nodes(node.body)
+        awaits = [n for n in own if isinstance(n, ast.Await)]
+        forever = isinstance(node.test, ast.Constant) and bool(node.test.value)
+        if forever and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
+            exits = any(isinstance(n, (ast.Break, ast.Return)) for n in own)
+            disconnect = any(
+                isinstance(n, ast.Attribute) and n.attr == "is_disconnected" for n in own
+            )
+            has_await = bool(awaits) or any(
+                isinstance(n, (ast.AsyncFor, ast.AsyncWith)) for n in own
+            )
+            func["streams"].append((node.lineno, node.col_offset, has_await, exits, disconnect))
+        if len(awaits) != 1 or not isinstance(awaits[0].value, ast.Call):
+            return
+        sleep = awaits[0].value
+        exits = False
+        for stmt in node.body:
+            if isinstance(stmt, ast.Expr) and stmt.value is awaits[0]:
+                continue
+            if isinstance(stmt, ast.If) and all(
+                isinstance(s, (ast.Break, ast.Return, ast.Raise, ast.Pass, ast.Continue))
+                for s in [*stmt.body, *stmt.orelse]
+            ):
+                exits = True
+                continue
+            if isinstance(stmt, ast.Pass):
+                continue
+            return  # the loop does work of its own: a periodic task, not a wait
+        callee = _expr(sleep.func)
+        if callee is not None and (exits or not forever):
+            func["polls"].append((node.lineno, node.col_offset, callee))
 
     def _import_base(self, node: ast.ImportFrom) -> str:
         if not node.level:
@@ -396,7 +561,12 @@ class _Indexer:
     def _bind(
         self, target: ast.AST, value: Expr | None, scope: _Scope, node: ast.expr | None
     ) -> None:
-        if isinstance(target, ast.Name):
+        if isinstance(target, (ast.Tuple, ast.List)) and value is not None:
+            # reader, writer = await asyncio.open_connection(...): element i of the result.
+            if not any(isinstance(e, ast.Starred) for e in target.elts):
+                for i, element in enumerate(target.elts):
+                    self._bind(element, ("item", value, i), scope, None)
+        elif isinstance(target, ast.Name):
             self._bind_name(target.id, value, scope)
             if scope.kind == "module" and isinstance(node, ast.Call):
                 for kw in node.keywords:
@@ -408,6 +578,13 @@ class _Indexer:
                         self.prefixes[target.id] = kw.value.value
         elif (
             isinstance(target, ast.Attribute)
+            and target.attr == "total_tokens"
+            and isinstance(node, ast.Constant)
+            and isinstance(node.value, int)
+        ):
+            self.tokens.append(node.value)  # anyio's thread limiter, sized by the app
+        elif (
+            isinstance(target, ast.Attribute)
             and isinstance(target.value, ast.Name)
             and scope.func is not None
             and scope.class_qual is not None
@@ -415,11 +592,11 @@ class _Indexer:
             and value is not None
         ):
             attrs = self.classes[scope.class_qual]["attrs"]
-            if target.attr not in attrs:
+            if target.attr not in attrs or attrs[target.attr][0] == "decl":
                 # Remember the method the value was computed in: it is resolved in that scope.
                 attrs[target.attr] = ("scoped", scope.qual, value)
 
-    def _call(self, node: ast.Call, scope: _Scope, awaited: bool) -> None:
+    def _call(self, node: ast.Call, scope: _Scope, flags: int) -> None:
         func = node.func
         callee = _expr(func)
         if scope.func is not None and callee is not None:
@@ -435,8 +612,11 @@ class _Indexer:
                     node.col_offset,
                     node.end_lineno or node.lineno,
                     node.end_col_offset or 0,
-                    AWAITED if awaited else 0,
+                    flags,
                     tuple(argrefs),
+                    self._stored.pop(id(node), None),
+                    tuple(_arg_marker(a) for a in node.args),
+                    {kw.arg: _arg_marker(kw.value) for kw in node.keywords if kw.arg},
                 )
             )
         self._patterns(node, scope)
@@ -450,6 +630,11 @@ class _Indexer:
                 self._role("lifespan", kw.value, scope)
         if name in ("Depends", "Security") and node.args:
             self._role("dependency", node.args[0], scope)
+        elif name in ("StreamingResponse", "EventSourceResponse") and node.args:
+            source = node.args[0]
+            self._role(
+                "stream source", source.func if isinstance(source, ast.Call) else source, scope
+            )
         elif isinstance(func, ast.Attribute):
             if name in REGISTER_METHODS and len(node.args) >= 2:
                 method = REGISTER_METHODS[name] or _methods_kw(node) or "GET"
@@ -530,6 +715,78 @@ def _expr(node: ast.AST | None) -> Expr | None:
     return None
 
 
+def _function_record(name: str, *, is_async: bool, line: int, col: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "async": is_async,
+        "gen": False,
+        "line": line,
+        "col": col,
+        "parent": None,
+        "cls": None,
+        "kind": "function",
+        "params": [],
+        "ptypes": {},
+        "returns": None,
+        "locals": {},
+        "calls": [],
+        "loads": set(),
+        "handlers": [],
+        "polls": [],
+        "streams": [],
+        "decorators": [],
+        "route": None,
+    }
+
+
+def _arg_marker(node: ast.expr) -> tuple[Any, ...]:
+    """A call argument as data: ("c", constant), ("s",) for *args, or ("e", expr | None)."""
+    if isinstance(node, ast.Constant) and isinstance(
+        node.value, (type(None), bool, int, float, str)
+    ):
+        return ("c", node.value)
+    if isinstance(node, ast.Starred):
+        value = node.value
+        bounded = _bounded(value) or (
+            isinstance(value, _COMPREHENSIONS) and all(_bounded(g.iter) for g in value.generators)
+        )
+        return ("s", bounded)
+    return ("e", _expr(node))
+
+
+def _bounded(iterable: ast.expr) -> bool:
+    """A literal collection or ``range(<constants>)``: a loop of known, small size."""
+    if isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
+        return not any(isinstance(e, ast.Starred) for e in iterable.elts)
+    if isinstance(iterable, ast.Call) and _last_name(iterable.func) == "range":
+        return all(isinstance(a, ast.Constant) for a in iterable.args)
+    return False
+
+
+def _catches_cancellation(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(_last_name(t) in CANCEL_NAMES for t in types)
+
+
+def _is_true(kw: ast.keyword) -> bool:
+    return isinstance(kw.value, ast.Constant) and kw.value.value is True
+
+
+def _own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
+    """Every node under ``body`` that runs in this function (not in nested defs or lambdas)."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def _callable_ref(node: ast.expr) -> str | None:
     """The parameter name a call argument hands on as a callable: ``fn`` or ``partial(fn, ...)``."""
     if isinstance(node, ast.Name):
@@ -572,12 +829,16 @@ def _route_from_decorators(decorators: list[ast.expr]) -> tuple[str, str, Expr |
         method = ROUTE_DECORATORS.get(dec.func.attr)
         if method is None:
             continue
-        path = _const_str(dec.args[0]) if dec.args else None
-        if path is None:
-            for kw in dec.keywords:
-                if kw.arg == "path":
-                    path = _const_str(kw.value)
-        if path is None or (not path.startswith("/") and path != ""):
+        arg = dec.args[0] if dec.args else None
+        for kw in dec.keywords:
+            if kw.arg == "path":
+                arg = kw.value
+        if arg is None:
+            continue
+        path = _const_str(arg)
+        if path is None and isinstance(arg, (ast.Name, ast.Attribute, ast.JoinedStr)):
+            path = f"<{ast.unparse(arg)}>"  # a path from settings: shown as written
+        if path is None or not (path.startswith(("/", "<")) or path == ""):
             continue
         return (method or _methods_kw(dec) or "GET", path, _expr(dec.func.value))
     return None
@@ -628,7 +889,11 @@ def _ann(node: ast.expr, iterable: bool = False) -> Expr | None:
 
 
 def _single_union(items: list[ast.expr], iterable: bool) -> Expr | None:
-    real = [i for i in items if not (isinstance(i, ast.Constant) and i.value is None)]
-    if len(real) == 1:
-        return _ann(real[0], iterable)
+    """``X | None`` is X; of a real union the first member is taken (``Session | AsyncSession``)."""
+    for item in items:
+        if isinstance(item, ast.Constant) and item.value is None:
+            continue
+        if isinstance(item, ast.BinOp) and isinstance(item.op, ast.BitOr):
+            return _single_union([item.left, item.right], iterable)
+        return _ann(item, iterable)
     return None

@@ -9,6 +9,7 @@ A resolved symbol is a tuple:
     ("super", module, qual)       ``super()`` inside a method of class ``qual``
     ("ext", "pkg.name")           something outside the project (canonical qualified name)
     ("extinst", "pkg.Type")       an instance of an external type
+    ("exttuple", (types, ...))    a tuple of instances of external types
 
 Every lookup is memoised, so resolving the same expression in the same scope costs one dict hit.
 """
@@ -109,8 +110,15 @@ class Resolver:
             if cls is None:
                 return None
             return ({"self": "inst", "cls": "class", "super": "super"}[kind], module, cls)
+        if kind == "decl":
+            return self.resolve(module, scope, expr[1])
         if kind == "scoped":
             return self.resolve(module, expr[1], expr[2])
+        if kind == "item":
+            base = self.resolve(module, scope, expr[1])
+            if base is not None and base[0] == "exttuple" and expr[2] < len(base[1]):
+                return ("extinst", base[1][expr[2]])
+            return None
         if kind == "div":
             left = self.resolve(module, scope, expr[1])
             if left is not None and left[0] == "extinst" and left[1].startswith("pathlib."):
@@ -238,6 +246,9 @@ class Resolver:
             name = callee[1]
             typed = self.catalogue.returns.get(name)
             if typed is not None:
+                if typed.startswith("("):  # a tuple: "(asyncio.StreamReader, asyncio.StreamWriter)"
+                    items = typed.strip("()").split(",")
+                    return ("exttuple", tuple(self.catalogue.canonical(t.strip()) for t in items))
                 return ("extinst", self.catalogue.canonical(typed))
             if name.rpartition(".")[2][:1].isupper():
                 return ("extinst", name)

@@ -28,16 +28,19 @@ CATEGORIES = {
     "sdk": "sync SDK client",
     "loop": "runs a second event loop",
     "console": "waits for console input",
+    "upload": "sync file object of an upload",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class BlockingEntry:
-    """One family of blocking calls."""
+    """One family of blocking calls, and the arguments with which a call of it does not block."""
 
     category: str
     why: str
     instead: str
+    unless_kwargs: tuple[tuple[str, object], ...] = ()
+    unless_arg_types: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -59,6 +62,7 @@ class Catalogue:
         self.attributes: dict[str, str] = {}
         self._aliases: dict[str, str] = {}
         self.offloads: dict[str, int] = {}
+        self.awaitables: set[str] = set()
         for data, source in tables:
             self._add(data, source)
         for name in allow:
@@ -90,10 +94,25 @@ class Catalogue:
             for key in ("why", "instead"):
                 if not isinstance(raw.get(key), str) or not raw[key]:
                     raise ConfigError(f"'{key}' must be a non-empty string ({where})")
-            unknown = set(raw) - {"names", "name", "category", "why", "instead", "exclude"}
+            unknown = set(raw) - {
+                "names", "name", "category", "why", "instead", "exclude",
+                "unless-kwargs", "unless-arg-types",
+            }  # fmt: skip
             if unknown:
                 raise ConfigError(f"unknown key {sorted(unknown)[0]!r} ({where})")
-            entry = BlockingEntry(category, raw["why"], raw["instead"])
+            unless_kwargs = raw.get("unless-kwargs", {})
+            unless_types = raw.get("unless-arg-types", [])
+            if not isinstance(unless_kwargs, dict) or not isinstance(unless_types, list):
+                raise ConfigError(
+                    f"'unless-kwargs' must be a table and 'unless-arg-types' a list ({where})"
+                )
+            entry = BlockingEntry(
+                category,
+                raw["why"],
+                raw["instead"],
+                tuple(sorted(unless_kwargs.items())),
+                tuple(str(t) for t in unless_types),
+            )
             excludes = [str(n) for n in _list(raw.get("exclude", []), f"{where} exclude")]
             exclude = (
                 re.compile("|".join(f"(?:{fnmatch.translate(n)})" for n in excludes))
@@ -116,6 +135,12 @@ class Catalogue:
             {"returns": self.returns, "attributes": self.attributes, "aliases": self._aliases}[
                 table
             ].update(mapping)
+        awaitables = data.get("awaitables", [])
+        if not isinstance(awaitables, list) or not all(isinstance(n, str) for n in awaitables):
+            raise ConfigError(
+                f"'awaitables' must be a list of qualified names ({source} awaitables)"
+            )
+        self.awaitables.update(awaitables)
         for i, raw in enumerate(_list(data.get("offloads", []), f"{source} offloads")):
             if (
                 not isinstance(raw, dict)
@@ -175,16 +200,22 @@ def builtin_text() -> str:
     """The shipped catalogue's text (part of the result cache's key)."""
     global _BUILTIN_TEXT
     if _BUILTIN_TEXT is None:
-        path = resources.files(__package__).joinpath("blocking.toml")
-        _BUILTIN_TEXT = path.read_text(encoding="utf-8")
+        package = resources.files(__package__)
+        _BUILTIN_TEXT = "".join(
+            package.joinpath(name).read_text(encoding="utf-8")
+            for name in ("blocking.toml", "awaitables.toml")
+        )
     return _BUILTIN_TEXT
 
 
 def builtin_tables() -> dict[str, Any]:
-    """The shipped catalogue, parsed once per process."""
+    """The shipped catalogue, parsed once per process (awaitables.toml gives ``awaitables``)."""
     global _BUILTIN
     if _BUILTIN is None:
-        _BUILTIN = tomllib.loads(builtin_text())
+        tables = tomllib.loads(builtin_text())
+        text = resources.files(__package__).joinpath("awaitables.toml").read_text(encoding="utf-8")
+        tables["awaitables"] = tomllib.loads(text)["names"]
+        _BUILTIN = tables
     return _BUILTIN
 
 

@@ -91,7 +91,12 @@ def blocking_call_in_async_function(ctx: CheckContext) -> Iterator[Finding]:
         lines: set[int] = set()
         for call, target in graph.targets(key):
             # One finding per line: `conn.execute(q).fetchall()` is one thing to fix.
-            if isinstance(target, Blocking) and call[1] not in lines:
+            # Upload file objects are LS501's, with advice specific to UploadFile.
+            if (
+                isinstance(target, Blocking)
+                and target.entry.category != "upload"
+                and call[1] not in lines
+            ):
                 lines.add(call[1])
                 yield _finding(
                     graph, key, call, target, "LS101", "blocking-call-in-async-function", []
