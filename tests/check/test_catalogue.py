@@ -28,7 +28,8 @@ BLOCKING = {
     "os.system": "subprocess",
     "bcrypt.checkpw": "cpu",
     "hashlib.pbkdf2_hmac": "cpu",
-    "threading.Lock.__enter__": "lock",
+    "threading.Event.wait": "lock",
+    "threading.Semaphore.__enter__": "lock",
     "queue.Queue.get": "lock",
     "concurrent.futures.Future.result": "lock",
     "asyncio.run": "loop",
@@ -48,6 +49,8 @@ NOT_BLOCKING = [
     "pandas.DataFrame.to_dict",
     "requests.Session.__enter__",
     "os.path.join",
+    "threading.Lock.__enter__",
+    "PIL.Image.Image.crop",
 ]
 
 
