@@ -32,6 +32,7 @@ class Report:
     files: int
     rules: list[Rule] = field(default_factory=list)
     cached: int = 0
+    digests: dict[str, str] = field(default_factory=dict)  # path -> sha256 of what was checked
 
 
 def run(
@@ -67,9 +68,12 @@ def run(
     aliases: dict[str, str] = {}
     noqa: dict[str, dict[int, tuple[str, ...] | None]] = {}
     problems: list[FileProblem] = []
+    digests: dict[str, str] = {}
     cached = 0
     for source, st in zip(files, stats, strict=True):
-        summary, problem, hit = _index(source, st, cache)
+        summary, problem, hit, digest = _index(source, st, cache)
+        if digest is not None:
+            digests[source.display] = digest
         cached += hit
         if problem is not None:
             problems.append(FileProblem(source.display, *problem))
@@ -94,7 +98,7 @@ def run(
     findings.sort(key=Finding.sort_key)
     if use_cache:
         cache.save_results(run_key, [f.to_tuple() for f in findings])
-    return Report(findings, len(files), rules, cached)
+    return Report(findings, len(files), rules, cached, digests)
 
 
 def _stat(source: SourceFile) -> os.stat_result | None:
@@ -134,11 +138,11 @@ def _suppressed(finding: Finding, noqa: dict[int, tuple[str, ...] | None]) -> bo
 
 def _index(
     source: SourceFile, st: os.stat_result | None, cache: IndexCache
-) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None, int]:
-    """(summary, problem, 1 if from cache) for one file."""
+) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None, int, str | None]:
+    """(summary, problem, 1 if from cache, content hash) for one file."""
     key = str(source.path)
     if st is None:
-        return None, (1, 1, "cannot read file", False), 0
+        return None, (1, 1, "cannot read file", False), 0, None
     entry = cache.get(key)
     if (
         entry is not None
@@ -150,11 +154,11 @@ def _index(
             source.is_package,
         )
     ):
-        return entry[5], entry[6], 1
+        return entry[5], entry[6], 1, entry[2]
     try:
         data = source.path.read_bytes()
     except OSError as exc:
-        return None, (1, 1, f"cannot read file: {exc.strerror}", False), 0
+        return None, (1, 1, f"cannot read file: {exc.strerror}", False), 0, None
     digest = hashlib.sha256(data).hexdigest()
     if (
         entry is not None
@@ -162,13 +166,13 @@ def _index(
         and entry[3:5] == (source.module, source.is_package)
     ):
         cache.put(key, (st.st_mtime_ns, st.st_size, *entry[2:]))
-        return entry[5], entry[6], 1
+        return entry[5], entry[6], 1, digest
     summary, problem = index_file(data, source.module, source.is_package)
     cache.put(
         key,
         (st.st_mtime_ns, st.st_size, digest, source.module, source.is_package, summary, problem),
     )
-    return summary, problem, 0
+    return summary, problem, 0, digest
 
 
 def index_file(

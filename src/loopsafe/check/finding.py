@@ -34,6 +34,7 @@ class Finding:
     help: str = ""
     context: str = ""
     chain: tuple[ChainLink, ...] = field(default=())
+    fix: str | None = None  # the kind of safe fix `--fix` can apply (see check/fix.py)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
@@ -53,14 +54,17 @@ class Finding:
             self.help,
             self.context,
             chain,
+            self.fix,
         )
 
     @classmethod
     def from_tuple(cls, data: tuple[Any, ...]) -> Finding:
-        code, name, message, path, line, column, end_line, end_column, help, context, chain = data
+        code, name, message, path, line, column, end_line, end_column, help, context, chain, fix = (
+            data
+        )
         links = tuple(ChainLink(*c) for c in chain)
         return cls(
-            code, name, message, path, line, column, end_line, end_column, help, context, links
+            code, name, message, path, line, column, end_line, end_column, help, context, links, fix
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -76,4 +80,5 @@ class Finding:
             "end_column": self.end_column,
             "context": self.context,
             "chain": [link.to_json() for link in self.chain],
+            "fix": None if self.fix is None else {"kind": self.fix, "applicability": "safe"},
         }

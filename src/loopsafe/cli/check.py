@@ -33,6 +33,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write .loopsafe_cache")
     p.add_argument(
+        "--fix", action="store_true", help="apply the safe fixes, then report what remains"
+    )
+    p.add_argument(
+        "--diff", action="store_true", help="print the safe fixes as a diff; change nothing"
+    )
+    p.add_argument(
         "--config", type=Path, help="a pyproject.toml to read instead of the nearest one"
     )
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -40,6 +46,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from loopsafe.check import Report
     from loopsafe.check import run as check_run
     from loopsafe.check.report import FORMATS, HUMAN_FORMATS
     from loopsafe.check.report.text import footer, statistics
@@ -51,18 +58,40 @@ def run(args: argparse.Namespace) -> int:
             f"config file not found: {args.config} (--config): pass an existing pyproject.toml"
         )
     settings = load_settings(Path(paths[0]), args.config)
-    report = check_run(
-        paths,
-        settings,
-        select_codes=tuple(args.select) if args.select is not None else None,
-        ignore=tuple(args.ignore),
-        extend_select=tuple(args.extend_select),
-        use_cache=not args.no_cache,
-    )
+
+    def check() -> Report:
+        return check_run(
+            paths,
+            settings,
+            select_codes=tuple(args.select) if args.select is not None else None,
+            ignore=tuple(args.ignore),
+            extend_select=tuple(args.extend_select),
+            # Fixing needs the hash of every file as it was read: no result cache.
+            use_cache=not args.no_cache and not (args.fix or args.diff),
+        )
+
+    report = check()
+    fixed = 0
+    if args.fix or args.diff:
+        from loopsafe.check.fix import apply
+
+        outcome = apply(report.findings, report.digests, write=args.fix and not args.diff)
+        for message in outcome.skipped:
+            print(f"loopsafe: warning: {message}", file=sys.stderr)
+        if args.diff:
+            sys.stdout.write(outcome.diff)
+            n = outcome.fixed
+            print(f"Would fix {n} problem{'s' if n != 1 else ''}.", file=sys.stderr)
+            return 1 if n else 0
+        fixed = outcome.fixed
+        if fixed:
+            report = check()  # positions moved: report what remains from the fixed files
     if args.statistics:
         sys.stdout.write(statistics(report) + ("\n" if report.findings else ""))
     else:
         sys.stdout.write(FORMATS[args.format](report))
     if args.format in HUMAN_FORMATS and not args.statistics:
         print(footer(report))
+    if fixed:
+        print(f"Fixed {fixed} problem{'s' if fixed != 1 else ''}.", file=sys.stderr)
     return 1 if report.findings and not args.exit_zero else 0

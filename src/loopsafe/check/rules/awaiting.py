@@ -32,7 +32,14 @@ LOOP_RUNNERS = frozenset(
 
 
 def finding(
-    graph: ProjectGraph, key: FuncKey, call: Call, code: str, name: str, message: str, help: str
+    graph: ProjectGraph,
+    key: FuncKey,
+    call: Call,
+    code: str,
+    name: str,
+    message: str,
+    help: str,
+    fix: str | None = None,
 ) -> Finding:
     """A finding at a call of function ``key``."""
     return Finding(
@@ -46,6 +53,7 @@ def finding(
         call[4] + 1,
         help=help,
         context=graph.context(key),
+        fix=fix,
     )
 
 
@@ -180,6 +188,10 @@ def dropped_task(ctx: CheckContext) -> Iterator[Finding]:
     ## Details
     `TaskGroup.create_task` is not reported: the group keeps its tasks.
 
+    ## Fix safety
+    A dropped task is fixed by keeping it in a module-level set until it is done
+    (`_background_tasks`), exactly the pattern the asyncio documentation gives.
+
     ## References
     - [asyncio.create_task](https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task)
     """
@@ -202,6 +214,7 @@ def dropped_task(ctx: CheckContext) -> Iterator[Finding]:
                 f"The task `{shown}()` creates is not kept: it can be garbage-collected mid-flight",
                 "Run it in an `asyncio.TaskGroup`, or keep a reference until it is done "
                 "(`tasks.add(task); task.add_done_callback(tasks.discard)`)",
+                fix="keep-task-reference" if how == "dropped" else None,
             )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from loopsafe.check.callgraph import Blocking, Call, FuncKey, ProjectGraph
 from loopsafe.check.context import CheckContext
 from loopsafe.check.finding import ChainLink, Finding
+from loopsafe.check.index import DROPPED
 from loopsafe.check.registry import rule
 
 
@@ -72,6 +74,11 @@ def blocking_call_in_async_function(ctx: CheckContext) -> Iterator[Finding]:
     Which calls block is data: the catalogue in `loopsafe/check/catalogue/blocking.toml` gives each
     entry's category, why it blocks and what to use instead (see `docs/catalogue.md`).
 
+    ## Fix safety
+    `time.sleep(x)` written as a statement is fixed to `await asyncio.sleep(x)` (adding
+    `import asyncio` when needed): the behaviour is the same, except that other tasks run
+    during the sleep, which is the point.
+
     Not reported: a function passed, not called, to an offload (`asyncio.to_thread(fn)`,
     `loop.run_in_executor(None, fn)`, `run_in_threadpool`, `anyio.to_thread.run_sync`,
     `BackgroundTasks.add_task`, through `functools.partial` or a `lambda`); sync `def` functions
@@ -98,9 +105,12 @@ def blocking_call_in_async_function(ctx: CheckContext) -> Iterator[Finding]:
                 and call[1] not in lines
             ):
                 lines.add(call[1])
-                yield _finding(
+                finding = _finding(
                     graph, key, call, target, "LS101", "blocking-call-in-async-function", []
                 )
+                if target.name == "time.sleep" and call[5] & DROPPED:
+                    finding = replace(finding, fix="await-asyncio-sleep")
+                yield finding
 
 
 @rule(

@@ -67,6 +67,11 @@ def sync_upload_file_access(ctx: CheckContext) -> Iterator[Finding]:
     ## Details
     In a sync `def` route `file.file.read()` is fine: it already runs in a worker thread. Reached
     through sync helpers from an `async def`, it is reported as LS102.
+
+    ## Fix safety
+    `file.file.read(n)` becomes `await file.read(n)` (likewise write, seek, close) where the call
+    stands on its own, is assigned, returned or passed as an argument; a call whose result is
+    used further (`file.file.read().decode()`) is left for you, as `await` would bind differently.
     """
     graph = ctx.graph
     for key in graph.async_functions():
@@ -87,6 +92,7 @@ def sync_upload_file_access(ctx: CheckContext) -> Iterator[Finding]:
                 f"`UploadFile.file.{method}()` uses the sync file object of an upload in "
                 f"{graph.context(key)}",
                 f"Use the UploadFile's async method instead: `await file.{method}(...)`",
+                fix="await-upload-method",
             )
 
 
