@@ -306,7 +306,9 @@ class _Indexer:
                 self._call(node, scope, flags)
             elif t is ast.Name:
                 if func is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
-                    func["loads"].add(node.id)  # type: ignore[attr-defined]
+                    loads = func["loads"]  # name -> the last line it is read on
+                    if loads.get(node.id, 0) < node.lineno:  # type: ignore[attr-defined]
+                        loads[node.id] = node.lineno  # type: ignore[attr-defined]
                 continue
             elif t is ast.Await:
                 assert isinstance(node, ast.Await)
@@ -730,7 +732,7 @@ def _function_record(name: str, *, is_async: bool, line: int, col: int) -> dict[
         "returns": None,
         "locals": {},
         "calls": [],
-        "loads": set(),
+        "loads": {},
         "handlers": [],
         "polls": [],
         "streams": [],

@@ -239,4 +239,138 @@ def thread_pool_hog(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-RULES = (sync_upload_file_access, unresponsive_stream, thread_pool_hog)
+SESSION_FACTORIES = frozenset(
+    {
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
+)
+ASYNC_SESSION = "sqlalchemy.ext.asyncio.AsyncSession"
+
+
+def _expiring_factories(ctx: CheckContext) -> list[str]:
+    """Where the project builds async sessions that expire their objects on commit."""
+    graph = ctx.graph
+    sites = []
+    for key, fn in graph.functions():
+        for call in fn["calls"]:
+            name = graph.callee_name(key, call)
+            kwargs = call[9]
+            if name == "sqlalchemy.orm.sessionmaker":
+                cls = kwargs.get("class_")
+                if not (cls and cls[0] == "e" and cls[1] is not None):
+                    continue
+                if not (graph.resolve_name(key, cls[1]) or "").endswith("AsyncSession"):
+                    continue
+            elif name not in SESSION_FACTORIES:
+                continue
+            if kwargs.get("expire_on_commit") != ("c", False):
+                sites.append(f"{graph.path(key)}:{call[1]}")
+    return sites
+
+
+@rule(
+    "LS502",
+    "expired-object-after-commit",
+    message="`{var}` is read after `await session.commit()`, which expired it: implicit I/O",
+    help="Pass `expire_on_commit=False` to `async_sessionmaker`, or `await session.refresh(obj)`",
+)
+def expired_object_after_commit(ctx: CheckContext) -> Iterator[Finding]:
+    """## What it does
+    Finds an `async def` that adds an object to an `AsyncSession`, awaits `session.commit()`,
+    and then uses the object again, in a project whose `async_sessionmaker` (or `AsyncSession`,
+    or `sessionmaker(class_=AsyncSession)`) leaves `expire_on_commit` at its default, True.
+
+    ## Why is this bad?
+    With `expire_on_commit=True`, commit expires every attribute of every object in the session.
+    The next attribute read must reload it from the database, which an `AsyncSession` cannot do
+    implicitly: SQLAlchemy raises `MissingGreenlet` ("greenlet_spawn has not been called"), or,
+    under a sync session, does hidden blocking I/O. It typically shows up as a 500 on the line
+    that returns the freshly created object.
+
+    ## Example
+    ```python
+    SessionLocal = async_sessionmaker(engine)
+
+
+    @app.post("/items")
+    async def create_item(item: ItemIn, session: AsyncSession = Depends(get_session)):
+        row = Item(**item.model_dump())
+        session.add(row)
+        await session.commit()
+        return {"id": row.id, "name": row.name}
+    ```
+
+    Use instead:
+    ```python
+    SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
+
+
+    @app.post("/items")
+    async def create_item(item: ItemIn, session: AsyncSession = Depends(get_session)):
+        row = Item(**item.model_dump())
+        session.add(row)
+        await session.commit()
+        return {"id": row.id, "name": row.name}
+    ```
+
+    ## Details
+    The finding is at the commit, and names where the expiring factory is built. An object that
+    is refreshed after the commit (`await session.refresh(row)`) is not reported. The SQLAlchemy
+    asyncio documentation recommends `expire_on_commit=False`.
+
+    ## References
+    - [SQLAlchemy: Preventing Implicit IO when Using AsyncSession](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#asyncio-orm-avoid-lazyloads)
+    """
+    graph = ctx.graph
+    sites = _expiring_factories(ctx)
+    if not sites:
+        return
+    for key, fn in graph.functions():
+        if not fn["async"]:
+            continue
+        added: dict[str, int] = {}
+        refreshed: dict[str, int] = {}
+        commits = []
+        for call in fn["calls"]:
+            name = graph.callee_name(key, call) or ""
+            first = call[8][0] if call[8] else None
+            var = (
+                first[1][1]
+                if first and first[0] == "e" and first[1] and first[1][0] == "n"
+                else None
+            )
+            if name == f"{ASYNC_SESSION}.add" and var is not None:
+                added.setdefault(var, call[1])
+            elif name == f"{ASYNC_SESSION}.refresh" and var is not None:
+                refreshed[var] = max(refreshed.get(var, 0), call[1])
+            elif name == f"{ASYNC_SESSION}.commit":
+                commits.append(call)
+        for commit in commits:
+            for var, line in added.items():
+                used = fn["loads"].get(var, 0)
+                if line < commit[1] < used and refreshed.get(var, 0) < commit[1]:
+                    yield Finding(
+                        "LS502",
+                        "expired-object-after-commit",
+                        f"`{var}` is read after `await session.commit()`, which expired it "
+                        f"(expire_on_commit is True at {sites[0]}): reading it is implicit I/O",
+                        graph.path(key),
+                        commit[1],
+                        commit[2] + 1,
+                        commit[3],
+                        commit[4] + 1,
+                        help="Pass `expire_on_commit=False` to `async_sessionmaker(...)`, or "
+                        f"`await session.refresh({var})` after the commit",
+                        context=graph.context(key),
+                    )
+                    break
+
+
+RULES = (
+    sync_upload_file_access,
+    expired_object_after_commit,
+    unresponsive_stream,
+    thread_pool_hog,
+)
