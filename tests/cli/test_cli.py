@@ -125,7 +125,9 @@ def test_json_format(project: Path) -> None:
         "end_column",
         "context",
         "chain",
+        "fix",
     }
+    assert finding["fix"] == {"kind": "await-asyncio-sleep", "applicability": "safe"}
     assert (finding["code"], finding["path"], finding["line"], finding["column"]) == (
         "LS101",
         "app.py",
