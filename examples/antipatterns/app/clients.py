@@ -2,6 +2,7 @@
 import boto3
 import httpx
 import redis
+import redis.asyncio as aioredis
 import requests
 from passlib.context import CryptContext
 
@@ -11,6 +12,11 @@ cache = redis.Redis(host=settings.redis_host, port=6379, decode_responses=True)
 s3 = boto3.client("s3")
 shipping_http = httpx.Client(base_url=settings.shipping_url, timeout=5.0)
 payments = httpx.AsyncClient(base_url=settings.payments_url, timeout=10.0)
+# DON'T: timeout=None switches off httpx's 5 s default: when the warehouse API hangs, every
+# request waiting on it (and its pooled connection) hangs with it, forever
+stock_api = httpx.AsyncClient(base_url=settings.warehouse_url, timeout=None)
+webhooks = httpx.AsyncClient(timeout=5.0)
+order_events = aioredis.Redis(host=settings.redis_host, port=6379, decode_responses=True)
 pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
 
 

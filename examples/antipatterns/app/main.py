@@ -1,4 +1,5 @@
 """Application setup: lifespan, middleware, routers and error handling."""
+import asyncio
 import subprocess
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,8 +11,9 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.clients import UpstreamError, cache, payments
+from app.clients import UpstreamError, cache, order_events, payments, stock_api, webhooks
 from app.routers import orders, products, reports, uploads, users
+from app.services.rates import refresh_rates_forever
 from app.settings import settings
 
 
@@ -20,8 +22,13 @@ async def lifespan(app: FastAPI):
     # DON'T: subprocess.run waits for the migrations on the loop; run them before the
     # server starts (or at least in a thread)
     subprocess.run(["alembic", "upgrade", "head"], check=True)
+    rates_refresher = asyncio.create_task(refresh_rates_forever())
     yield
+    rates_refresher.cancel()
     await payments.aclose()
+    await stock_api.aclose()
+    await webhooks.aclose()
+    await order_events.aclose()
 
 
 class RateLimitMiddleware(BaseHTTPMiddleware):

@@ -29,6 +29,8 @@ class Settings:
     warehouse_url: str = _get("warehouse_url", "http://warehouse.internal:8080")
     payments_url: str = _get("payments_url", "http://payments.internal:8080")
     carrier_url: str = _get("carrier_url", "https://tracking.carrier.example.com")
+    order_webhook_url: str = _get("order_webhook_url", "https://erp.example.com/hooks/orders")
+    audit_url: str = _get("audit_url", "http://audit.internal:8080/events")
     slack_webhook: str = _get("slack_webhook", "https://hooks.slack.com/services/T000/B000/XXXX")
     smtp_host: str = _get("smtp_host", "localhost")
     smtp_port: int = int(_get("smtp_port", "25"))

@@ -3,8 +3,9 @@ import asyncio
 import time
 from typing import Annotated
 
+import httpx
 import requests
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi_utils.cbv import cbv
@@ -12,12 +13,13 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.clients import payments, shipping_http, warehouse
+from app.clients import order_events, payments, shipping_http, warehouse
 from app.db import Order, User, get_db
 from app.deps import get_current_user
 from app.repositories.orders import OrderRepo
-from app.services.notifications import send_order_confirmation
+from app.services.notifications import notify_order_paid, send_order_confirmation
 from app.services.orders import place_order, render_invoice
+from app.services.stock import stock_levels
 from app.settings import settings
 
 router = APIRouter()
@@ -56,6 +58,12 @@ async def create_order(order: NewOrder, user: User = Depends(get_current_user)) 
     return {"id": order_id}
 
 
+@router.post("/cart/availability")
+async def cart_availability(skus: list[str]) -> dict[str, int]:
+    # The cart comes from the client: it can hold any number of SKUs.
+    return await stock_levels(skus)
+
+
 @router.get("/shipping-quote")
 async def shipping_quote(postcode: str, weight_kg: float) -> dict:
     # DON'T: shipping_http is a module-level httpx.Client, the synchronous one
@@ -73,6 +81,9 @@ async def pay_order(order_id: int, user: User = Depends(get_current_user)) -> di
         # DON'T: time.sleep in the retry back-off freezes the whole loop
         time.sleep(0.5 * 2**attempt)
     resp.raise_for_status()
+    # DON'T: notify_order_paid is an async def; called without await it only builds a
+    # coroutine object, so the ERP webhook is never sent and the order is never picked
+    notify_order_paid(order_id)
     return resp.json()
 
 
@@ -82,6 +93,33 @@ async def tracking(order_id: int) -> dict:
     # Fine: the sync requests call runs in a worker thread.
     resp = await asyncio.to_thread(lambda: requests.get(url, timeout=5))
     return {"order_id": order_id, "events": resp.json().get("events", [])}
+
+
+@router.get("/{order_id}/delivery-estimate")
+async def delivery_estimate(order_id: int, postcode: str) -> dict:
+    # DON'T: a new AsyncClient per request: a fresh connection pool, DNS lookup and TLS
+    # handshake to the carrier every time, and no connection is ever reused
+    async with httpx.AsyncClient(base_url=settings.carrier_url, timeout=5.0) as carrier:
+        resp = await carrier.get("/estimate", params={"order": order_id, "postcode": postcode})
+    resp.raise_for_status()
+    return resp.json()
+
+
+@router.websocket("/ws/{order_id}")
+async def order_status_feed(websocket: WebSocket, order_id: int) -> None:
+    await websocket.accept()
+    pubsub = order_events.pubsub()
+    await pubsub.subscribe(f"order:{order_id}")
+    try:
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                await websocket.send_text(message["data"])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        # DON'T: this cleanup runs while the handler is being cancelled (client gone, server
+        # shutting down); the unshielded await is cancelled too and the subscription leaks
+        await pubsub.unsubscribe(f"order:{order_id}")
 
 
 @router.post("/{order_id}/cancel")

@@ -1,10 +1,12 @@
 """Product catalogue and price comparison."""
+import asyncio
 import json
 from decimal import Decimal
 from time import sleep as pause
 
 import requests as rq
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.clients import cache, pricing_client
@@ -74,10 +76,23 @@ async def price_in_currency(sku: str, currency: str = "EUR") -> dict:
     if sku not in latest_prices:
         raise HTTPException(404, "no price for this sku yet")
     rates = await fetch_exchange_rates()
-    # DON'T: threading.Lock is a blocking lock; while another thread holds it, the loop waits
+    # Not flagged: the lock only guards an in-memory dict update, held for microseconds.
     with rates_lock:
         rates_cache.update(rates)
     return {"sku": sku, "currency": currency, "price": str(convert(latest_prices[sku], currency))}
+
+
+@router.get("/{sku}/price/stream")
+async def price_stream(sku: str) -> StreamingResponse:
+    async def events():
+        # DON'T: never ends and never checks request.is_disconnected(): the generator keeps
+        # running after the browser tab is closed, until a send happens to fail
+        while True:
+            price = latest_prices.get(sku)
+            yield f"data: {{\"sku\": \"{sku}\", \"price\": \"{price}\"}}\n\n"
+            await asyncio.sleep(1)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
 
 
 @router.post("/import")

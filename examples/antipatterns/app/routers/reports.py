@@ -7,7 +7,7 @@ import sqlite3
 import pandas as pd
 import psycopg2
 from fastapi import APIRouter
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from app.services import reports as svc
 from app.settings import settings
@@ -61,6 +61,27 @@ async def summary(days: int = 7) -> dict:
     # just await the coroutine
     totals = asyncio.run(svc.collect_totals(days))
     return {"days": days, "totals": totals}
+
+
+@router.get("/summary.csv")
+def summary_csv(days: int = 7) -> Response:
+    # DON'T: asyncio.run() in a sync route starts a new event loop in the worker thread for
+    # every request, and svc.collect_totals uses the app's shared AsyncClient, which belongs
+    # to the main loop; make the route async and await the coroutine
+    totals = asyncio.run(svc.collect_totals(days))
+    lines = ["name,total"] + [f"{name},{total}" for name, total in totals.items()]
+    return Response("\n".join(lines), media_type="text/csv")
+
+
+@router.post("/exports/{region}")
+async def export_region(region: str) -> FileResponse:
+    job = svc.ExportJob(region)
+    svc.report_pool.submit(svc.run_export, job)
+    # DON'T: polls the flag every half second until the worker thread sets it; await
+    # asyncio.wrap_future() of the submitted future instead
+    while not job.done:
+        await asyncio.sleep(0.5)
+    return FileResponse(job.path, filename=f"sales-{region}.xlsx")
 
 
 @router.post("/{report_id}/render")

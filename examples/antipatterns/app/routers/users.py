@@ -1,7 +1,9 @@
 """Accounts, login and support contact."""
+import asyncio
 import hashlib
 import secrets
 import smtplib
+import time
 from email.message import EmailMessage
 
 import bcrypt
@@ -14,8 +16,9 @@ from sqlalchemy.orm import Session
 from app.clients import pwd_context
 from app.concurrency import run_blocking
 from app.db import User, get_db
-from app.deps import get_current_user, sign_token
+from app.deps import decode_token, get_current_user, sign_token
 from app.repositories.users import get_repo
+from app.services import audit
 from app.services import users as user_service
 from app.services.notifications import send_password_reset
 from app.services.users import load_user
@@ -53,6 +56,9 @@ async def login(form: OAuth2PasswordRequestForm = Depends()) -> dict:
     # DON'T: bcrypt.checkpw is deliberately slow CPU work (~250 ms) and holds the loop
     if user is None or not bcrypt.checkpw(form.password.encode(), user.password_hash.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad credentials")
+    # DON'T: fire-and-forget: nothing keeps a reference to the task, so the audit write can be
+    # garbage-collected mid-flight, and if it fails nobody ever sees the exception
+    asyncio.create_task(audit.record("login", user.id))
     return {"access_token": sign_token(user.id), "token_type": "bearer"}
 
 
@@ -101,6 +107,23 @@ async def request_password_reset(email: str, background_tasks: BackgroundTasks) 
     # Fine: add_task only schedules the sync mail function; it runs in the thread pool later.
     background_tasks.add_task(send_password_reset, email, token)
     return {"status": "queued"}
+
+
+@router.post("/password-reset/confirm")
+def confirm_password_reset(
+    token: str = Body(), new_password: str = Body(), db: Session = Depends(get_db)
+) -> dict:
+    try:
+        user_id = decode_token(token)
+    except HTTPException:
+        # DON'T: a 2 s "anti brute-force" sleep in a sync route holds one of the 40 thread-pool
+        # tokens shared by every sync route and dependency; 40 bad guesses stall them all
+        time.sleep(2)
+        raise
+    pw_hash = bcrypt.hashpw(new_password.encode(), bcrypt.gensalt()).decode()
+    db.execute(update(User).where(User.id == user_id).values(password_hash=pw_hash))
+    db.commit()
+    return {"status": "password changed"}
 
 
 @router.post("/contact", status_code=202)

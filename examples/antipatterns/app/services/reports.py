@@ -1,6 +1,8 @@
 """Sales reports built with pandas."""
 import queue
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +14,27 @@ report_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="reports")
 finished_reports: queue.Queue[int] = queue.Queue()
 
 
+@dataclass
+class ExportJob:
+    region: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    path: Path | None = None
+    done: bool = False
+
+
 def render_report(report_id: int) -> str:
     df = pd.read_csv(settings.export_dir / f"report-{report_id}.csv")
     html = df.to_html(index=False)
     finished_reports.put(report_id)
     return html
+
+
+def run_export(job: ExportJob) -> None:
+    """Runs in report_pool: writes the region's sales to an Excel file, then flags the job done."""
+    df = pd.read_csv(settings.export_dir / "sales.csv")
+    job.path = settings.export_dir / f"export-{job.id}.xlsx"
+    df[df["region"] == job.region].to_excel(job.path, index=False)
+    job.done = True
 
 
 def compute_top_products(path: Path, limit: int) -> list[dict]:
