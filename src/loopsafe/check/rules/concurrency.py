@@ -34,7 +34,18 @@ LIMITERS = frozenset(
         "trio.CapacityLimiter",
     }
 )
-_LIMITER_NAME = re.compile(r"sem|limit|bulkhead|throttle", re.IGNORECASE)
+_LIMITER_WORDS = frozenset(
+    {"sem", "sema", "semaphore", "limiter", "bulkhead", "throttle", "throttler", "concurrency"}
+)
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _is_limiter_name(name: str) -> bool:
+    """`upstream_sem`, `fetch_limiter`, `BULKHEAD`: whole words, so `BaseModel` and a pagination
+    `limit` do not count."""
+    return any(word.lower() in _LIMITER_WORDS for word in _WORD.findall(name))
+
+
 CLIENT_FACTORIES = {
     "httpx.AsyncClient": "an HTTP connection pool",
     "httpx.Client": "an HTTP connection pool",
@@ -59,18 +70,26 @@ def _bounded_module(graph: ProjectGraph, module: str, memo: dict[str, bool]) -> 
     found = False
     for name, value in summary["symbols"].items():
         sym = graph.resolver.resolve(module, None, value)
-        if _LIMITER_NAME.search(name) or (sym is not None and sym[1] in LIMITERS):
+        if _is_limiter_name(name) or (sym is not None and sym[1] in LIMITERS):
             found = True
             break
     if not found:
         for qual, fn in summary["functions"].items():
-            if any(_LIMITER_NAME.search(n) for n in fn["loads"]) or any(
-                graph.callee_name((module, qual), c) in LIMITERS for c in fn["calls"]
+            typed = (*fn["ptypes"].values(), *fn["locals"].values())
+            if (
+                any(_is_limiter_name(n) for n in fn["loads"])
+                or any(graph.callee_name((module, qual), c) in LIMITERS for c in fn["calls"])
+                or any(_limiter_type(graph, module, qual, t) for t in typed)
             ):
                 found = True
                 break
     memo[module] = found
     return found
+
+
+def _limiter_type(graph: ProjectGraph, module: str, qual: str, expr: object) -> bool:
+    sym = graph.resolver.resolve(module, qual, expr)
+    return sym is not None and sym[0] == "extinst" and sym[1] in LIMITERS
 
 
 @rule(
@@ -115,8 +134,9 @@ def unbounded_fan_out(ctx: CheckContext) -> Iterator[Finding]:
     ## Details
     A loop over a literal (`[a, b, c]`, `range(3)`) is bounded and not reported. A module that
     creates or uses a semaphore or capacity limiter anywhere (`asyncio.Semaphore`,
-    `anyio.CapacityLimiter`, `aiolimiter.AsyncLimiter`, or a name with `sem`, `limit`,
-    `bulkhead` or `throttle` in it) is taken to bound its fan-out; this keeps the rule quiet on
+    `anyio.CapacityLimiter`, `aiolimiter.AsyncLimiter`, or a name with the word `sem`,
+    `semaphore`, `limiter`, `bulkhead`, `throttle` or `concurrency` in it) is taken to bound its
+    fan-out; this keeps the rule quiet on
     code that bounds inside the spawned coroutine, at the cost of missing a second, unbounded
     fan-out in the same module.
     """
