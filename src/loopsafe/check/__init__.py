@@ -70,8 +70,9 @@ def run(
     problems: list[FileProblem] = []
     digests: dict[str, str] = {}
     cached = 0
-    for source, st in zip(files, stats, strict=True):
-        summary, problem, hit, digest = _index(source, st, cache)
+    for source, (summary, problem, hit, digest) in zip(
+        files, _index_all(files, stats, cache), strict=True
+    ):
         if digest is not None:
             digests[source.display] = digest
         cached += hit
@@ -136,43 +137,85 @@ def _suppressed(finding: Finding, noqa: dict[int, tuple[str, ...] | None]) -> bo
     return False
 
 
-def _index(
-    source: SourceFile, st: os.stat_result | None, cache: IndexCache
-) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None, int, str | None]:
-    """(summary, problem, 1 if from cache, content hash) for one file."""
-    key = str(source.path)
-    if st is None:
-        return None, (1, 1, "cannot read file", False), 0, None
-    entry = cache.get(key)
-    if (
-        entry is not None
-        and entry[0] == st.st_mtime_ns
-        and entry[1] == st.st_size
-        and entry[3:5]
-        == (
-            source.module,
-            source.is_package,
+Indexed = tuple[dict[str, Any] | None, tuple[Any, ...] | None, int, str | None]
+# Below this many files to index, starting worker processes costs more than it saves.
+_PARALLEL_MIN_FILES = 150
+
+
+def _index_all(
+    files: list[SourceFile], stats: list[os.stat_result | None], cache: IndexCache
+) -> list[Indexed]:
+    """(summary, problem, 1 if from cache, content hash) per file, indexing misses in parallel."""
+    results: list[Indexed | None] = []
+    misses: list[int] = []
+    for i, (source, st) in enumerate(zip(files, stats, strict=True)):
+        if st is None:
+            results.append((None, (1, 1, "cannot read file", False), 0, None))
+            continue
+        entry = cache.get(str(source.path))
+        same = entry is not None and entry[3:5] == (source.module, source.is_package)
+        if same and entry is not None and entry[0:2] == (st.st_mtime_ns, st.st_size):
+            results.append((entry[5], entry[6], 1, entry[2]))
+            continue
+        results.append(None)
+        misses.append(i)
+    jobs = []
+    for i in misses:
+        source = files[i]
+        entry = cache.get(str(source.path))
+        known = (
+            entry[2]
+            if entry is not None and entry[3:5] == (source.module, source.is_package)
+            else None
         )
-    ):
-        return entry[5], entry[6], 1, entry[2]
+        jobs.append((str(source.path), source.module, source.is_package, known))
+    for i, job, (digest, summary, problem, unchanged) in zip(misses, jobs, _map(jobs), strict=True):
+        st = stats[i]
+        assert st is not None
+        if unchanged:  # touched, not changed: the cached index still holds
+            entry = cache.get(job[0])
+            assert entry is not None
+            cache.put(job[0], (st.st_mtime_ns, st.st_size, *entry[2:]))
+            results[i] = (entry[5], entry[6], 1, digest)
+            continue
+        if digest is not None:
+            cache.put(
+                job[0], (st.st_mtime_ns, st.st_size, digest, job[1], job[2], summary, problem)
+            )
+        results[i] = (summary, problem, 0, digest)
+    return [r for r in results if r is not None]
+
+
+def _map(jobs: list[tuple[str, str, bool, str | None]]) -> list[tuple[Any, ...]]:
+    if len(jobs) >= _PARALLEL_MIN_FILES and (os.cpu_count() or 1) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            workers = min(os.cpu_count() or 1, 8)
+            try:
+                context = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                    chunk = max(1, len(jobs) // (workers * 8))
+                    return list(pool.map(_index_path, jobs, chunksize=chunk))
+            except (OSError, RuntimeError):
+                pass  # no processes to be had here: index in this one
+    return [_index_path(job) for job in jobs]
+
+
+def _index_path(job: tuple[str, str, bool, str | None]) -> tuple[Any, ...]:
+    """(digest, summary, problem, unchanged) for one file; runs in a worker process."""
+    path, module, is_package, known = job
     try:
-        data = source.path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
-        return None, (1, 1, f"cannot read file: {exc.strerror}", False), 0, None
+        return None, None, (1, 1, f"cannot read file: {exc.strerror}", False), False
     digest = hashlib.sha256(data).hexdigest()
-    if (
-        entry is not None
-        and entry[2] == digest
-        and entry[3:5] == (source.module, source.is_package)
-    ):
-        cache.put(key, (st.st_mtime_ns, st.st_size, *entry[2:]))
-        return entry[5], entry[6], 1, digest
-    summary, problem = index_file(data, source.module, source.is_package)
-    cache.put(
-        key,
-        (st.st_mtime_ns, st.st_size, digest, source.module, source.is_package, summary, problem),
-    )
-    return summary, problem, 0, digest
+    if digest == known:
+        return digest, None, None, True
+    summary, problem = index_file(data, module, is_package)
+    return digest, summary, problem, False
 
 
 def index_file(
