@@ -156,18 +156,16 @@ class Fillers:
         self.line(f"{name} = {resp}.json()")
 
     def a_httpx(self) -> None:
-        self.mod.imports.plain("httpx")
+        # The shared client from clients.py: a client built per request is itself a mistake (LS402).
+        self.mod.imports.from_(f"{PACKAGE}.clients", "http_client")
         self.mod.imports.from_(f"{PACKAGE}.core.config", "settings")
         d = self.gen.arg(self.scope, "dict[str, Any]")
-        client = self.scope.fresh("client", "AsyncClient")
         reply = self.scope.fresh("reply", "Response")
-        self.line(f"async with httpx.AsyncClient(timeout=5.0) as {client}:")
         ln = self.line(
-            f'{reply} = await {client}.post(f"{{settings.api_base_url}}/{self.noun}/events", json={d})',
-            1,
+            f'{reply} = await http_client.post(f"{{settings.api_base_url}}/{self.noun}/events", json={d})'
         )
         self.decoy("async_http", ln)
-        self.line(f"{reply}.raise_for_status()", 1)
+        self.line(f"{reply}.raise_for_status()")
 
     def a_cache(self) -> None:
         self.mod.imports.from_(f"{PACKAGE}.clients", "cache")
