@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopsafe.check.catalogue import BlockingEntry, Catalogue
-from loopsafe.check.index import AWAITED, MODULE_FUNCTION
+from loopsafe.check.index import AWAITED, ITERATED, MODULE_FUNCTION
 from loopsafe.check.resolve import Resolver, Sym
 
 FuncKey = tuple[str, str]  # (module, qualname)
@@ -154,14 +154,16 @@ class ProjectGraph:
         if kind == "class":
             init = self.resolver.class_member(sym[1], sym[2], "__init__", instance=True)
             if init is not None and init[0] == "func":
-                return self._sync_func(init)
+                return self._sync_func(init, call)
             ext_base = next((ext for _, _, ext in self.resolver.mro(sym[1], sym[2]) if ext), None)
             return self._blocking(ext_base, module, qual, call) if ext_base is not None else None
         if kind == "inst":
             method = self.resolver.class_member(sym[1], sym[2], "__call__", instance=True)
-            return self._sync_func(method) if method is not None and method[0] == "func" else None
+            if method is not None and method[0] == "func":
+                return self._sync_func(method, call)
+            return None
         if kind == "func":
-            return self._sync_func(sym)
+            return self._sync_func(sym, call)
         return None
 
     def _blocking(self, name: str, module: str, qual: str, call: Call) -> Blocking | None:
@@ -179,10 +181,14 @@ class ProjectGraph:
                 return None
         return Blocking(name, entry)
 
-    def _sync_func(self, sym: Sym) -> FuncKey | None:
+    def _sync_func(self, sym: Sym, call: Call) -> FuncKey | None:
         key: FuncKey = (sym[1], sym[2])
         fn = self.modules[key[0]]["functions"].get(key[1])
         if fn is None or fn["async"] or self._offloaded(key, fn):
+            return None
+        # Calling a generator function runs none of its body: it runs where it is iterated
+        # (Starlette iterates a sync generator handed to StreamingResponse in a worker thread).
+        if fn["gen"] and not call[5] & ITERATED:
             return None
         return key
 

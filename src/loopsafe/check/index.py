@@ -34,6 +34,11 @@ IN_TIMEOUT = 16  # inside `async with asyncio.timeout(...)`, `anyio.fail_after(.
 IN_FINALLY = 32
 IN_CANCEL_HANDLER = 64  # inside an `except` that catches cancellation
 SHIELDED = 128  # inside a shielded cancel scope
+ITERATED = 256  # the call's result is iterated right here (`for x in gen()`, `list(gen())`)
+_CONSUMERS = frozenset(
+    {"list", "tuple", "set", "frozenset", "sorted", "sum", "any", "all", "max", "min", "dict",
+     "enumerate", "zip", "next", "join"}
+)  # fmt: skip
 _CONTEXT = IN_LOOP | IN_TIMEOUT | IN_FINALLY | IN_CANCEL_HANDLER | SHIELDED
 TIMEOUT_SCOPES = frozenset(
     {"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at", "wait_for"}
@@ -165,7 +170,10 @@ class _Indexer:
         self.includes: list[tuple[Any, ...]] = []
         self.roles: list[tuple[Any, ...]] = []
         self.tokens: list[int] = []
-        self._stored: dict[int, str] = {}  # id(Call node) -> the name its result is assigned to
+        self._stored: dict[int, str] = {}
+        self._iterated: set[int] = (
+            set()
+        )  # id() of expressions whose value is iterated in place  # id(Call node) -> the name its result is assigned to
 
     # -- scopes -------------------------------------------------------------------------------
 
@@ -336,6 +344,8 @@ class _Indexer:
                     self._while(node, func)  # type: ignore[arg-type]
                 for child in reversed([*node.body, *node.orelse]):
                     push((child, loop))
+                if t is ast.For:
+                    self._iterated.add(id(node.iter))  # type: ignore[union-attr]
                 push((node.test if t is ast.While else node.iter, ctx))  # type: ignore[union-attr]
                 if t is not ast.While:
                     push((node.target, ctx))  # type: ignore[union-attr]
@@ -349,6 +359,8 @@ class _Indexer:
                 for gen in reversed(gens):
                     for cond in gen.ifs:
                         push((cond, loop))
+                    if not gen.is_async:
+                        self._iterated.add(id(gen.iter))
                     push((gen.iter, ctx))
                 continue
             elif t is ast.Try or t is ast.TryStar:
@@ -452,6 +464,8 @@ class _Indexer:
                 continue
             elif (t is ast.Yield or t is ast.YieldFrom) and func is not None:
                 func["gen"] = True
+                if t is ast.YieldFrom:
+                    self._iterated.add(id(node.value))  # type: ignore[attr-defined]
                 assert isinstance(node, (ast.Yield, ast.YieldFrom))
                 if t is ast.Yield and "_yield" not in func and node.value is not None:
                     value = _expr(node.value)
@@ -601,6 +615,10 @@ class _Indexer:
     def _call(self, node: ast.Call, scope: _Scope, flags: int) -> None:
         func = node.func
         callee = _expr(func)
+        if node.args and _last_name(func) in _CONSUMERS:
+            self._iterated.add(id(node.args[0]))
+        if id(node) in self._iterated:
+            flags |= ITERATED
         if scope.func is not None and callee is not None:
             argrefs: list[tuple[int, str]] = []
             for pos, arg in enumerate(node.args):
@@ -749,10 +767,12 @@ def _arg_marker(node: ast.expr) -> tuple[Any, ...]:
         return ("c", node.value)
     if isinstance(node, ast.Starred):
         value = node.value
-        bounded = _bounded(value) or (
-            isinstance(value, _COMPREHENSIONS) and all(_bounded(g.iter) for g in value.generators)
-        )
-        return ("s", bounded)
+        if isinstance(value, _COMPREHENSIONS):
+            bounded = all(_bounded(g.iter) for g in value.generators)
+            # Coroutines made right here (`*[fetch(x) for x in xs]`), not tasks already running.
+            creates = isinstance(getattr(value, "elt", None), ast.Call)
+            return ("s", bounded, creates)
+        return ("s", _bounded(value), False)
     return ("e", _expr(node))
 
 
@@ -761,7 +781,11 @@ def _bounded(iterable: ast.expr) -> bool:
     if isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
         return not any(isinstance(e, ast.Starred) for e in iterable.elts)
     if isinstance(iterable, ast.Call) and _last_name(iterable.func) == "range":
-        return all(isinstance(a, ast.Constant) for a in iterable.args)
+        # range(3), range(WORKERS): literals and module constants (UPPER_CASE by convention).
+        return all(
+            isinstance(a, ast.Constant) or (_last_name(a).isupper() and _last_name(a) != "")
+            for a in iterable.args
+        )
     return False
 
 

@@ -50,6 +50,8 @@ HTTPX = frozenset(
     }
 )
 SHIELDS = frozenset({"asyncio.shield", "anyio.CancelScope", "trio.CancelScope"})
+# Cleanups that protect themselves from cancellation (httpcore shields the connection release).
+SELF_SHIELDING = frozenset({"httpx.Response.aclose", "httpx.AsyncClient.aclose"})
 
 
 @rule(
@@ -265,7 +267,9 @@ def unshielded_await_in_cleanup(ctx: CheckContext) -> Iterator[Finding]:
     timeout (`anyio.move_on_after(5, shield=True)`) so that it cannot hang shutdown.
 
     ## Details
-    A lifespan's (and a startup or shutdown handler's) cleanup is not reported: it runs on an
+    `httpx.Response.aclose()` and `AsyncClient.aclose()` shield themselves (httpcore protects the
+    connection release from cancellation) and are not reported. A lifespan's (and a startup or
+    shutdown handler's) cleanup is not reported: it runs on an
     orderly shutdown, after `yield` returns, not while the task is being cancelled.
     """
     graph = ctx.graph
@@ -279,7 +283,7 @@ def unshielded_await_in_cleanup(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             if not flags & (IN_FINALLY | IN_CANCEL_HANDLER):
                 continue
-            if graph.callee_name(key, call) in SHIELDS:
+            if graph.callee_name(key, call) in SHIELDS | SELF_SHIELDING:
                 continue
             where = "`finally`" if flags & IN_FINALLY else "an `except` for cancellation"
             yield finding(

@@ -146,8 +146,10 @@ def unbounded_fan_out(ctx: CheckContext) -> Iterator[Finding]:
         for call in fn["calls"]:
             name = graph.callee_name(key, call)
             if name in GATHERS:
-                starred = [a for a in call[8] if a[0] == "s"]
-                if not starred or all(a[1] for a in starred):
+                # Only coroutines created at the gather fan out; `gather(*tasks)` waits for
+                # tasks already started (their creation in a loop is reported on its own).
+                made = [a for a in call[8] if a[0] == "s" and len(a) > 2 and a[2]]
+                if not made or all(a[1] for a in made):
                     continue
                 how = "fans out over a collection of unknown size"
             elif name in SPAWNERS and call[5] & IN_LOOP:

@@ -1,0 +1,1 @@
+"""FastAPI's "SQL (Relational) Databases" tutorial with a sync Session, plus OAuth2 with JWT."""
