@@ -1,0 +1,163 @@
+"""Stall and request figures, grouped by culprit and by route, as plain JSON-able data."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from loopsafe.runtime.watchdog import StallEvent
+
+LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(slots=True)
+class _Group:
+    count: int = 0
+    total_s: float = 0.0
+    max_s: float = 0.0
+    routes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, duration: float, route: str | None) -> None:
+        self.count += 1
+        self.total_s += duration
+        self.max_s = max(self.max_s, duration)
+        key = route or "(outside a request)"
+        self.routes[key] = self.routes.get(key, 0) + 1
+
+
+@dataclass(slots=True)
+class _Route:
+    requests: int = 0
+    in_flight: int = 0
+    total_s: float = 0.0
+    max_s: float = 0.0
+    errors: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=512))
+    stalls: int = 0
+    blocked_s: float = 0.0
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Aggregate:
+    """Thread-safe counters: written by the watchdog (stalls) and the loop (requests)."""
+
+    def __init__(self, max_events: int) -> None:
+        self._lock = threading.Lock()
+        self.events: deque[StallEvent] = deque(maxlen=max_events)
+        self.stall_count = 0
+        self.blocked_s = 0.0
+        self.by_culprit: dict[str, _Group] = {}
+        self.culprit_frames: dict[str, dict[str, Any]] = {}
+        self.routes: dict[str, _Route] = {}
+        self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
+        self.lag_sum = 0.0
+        self.lag_n = 0
+        self.lag_max = 0.0
+        self.recent_lags: deque[tuple[float, float]] = deque(maxlen=6000)  # (unix time, lag)
+        self.pool: dict[str, Any] = {"total": None, "used": 0, "waiting": 0, "max_used": 0,
+                                     "saturation_events": 0, "samples": 0}  # fmt: skip
+        self.pool_history: deque[tuple[float, int, int, int]] = deque(maxlen=600)
+
+    def add_stall(self, event: StallEvent) -> None:
+        key = event.culprit.label if event.culprit else "(unknown)"
+        with self._lock:
+            self.events.append(event)
+            self.stall_count += 1
+            self.blocked_s += event.duration_s
+            self.by_culprit.setdefault(key, _Group()).add(event.duration_s, event.route)
+            if event.culprit is not None and key not in self.culprit_frames:
+                self.culprit_frames[key] = event.culprit.to_json()
+            if event.route is not None:
+                route = self.routes.setdefault(event.route, _Route())
+                route.stalls += 1
+                route.blocked_s += event.duration_s
+
+    def add_lag(self, when: float, lag: float) -> None:
+        i = 0
+        while i < len(LAG_BUCKETS) and lag > LAG_BUCKETS[i]:
+            i += 1
+        self.lag_counts[i] += 1
+        self.lag_sum += lag
+        self.lag_n += 1
+        self.lag_max = max(self.lag_max, lag)
+        self.recent_lags.append((when, lag))
+
+    def request_started(self, route: str) -> None:
+        r = self.routes.get(route)
+        if r is None:
+            r = self.routes.setdefault(route, _Route())
+        r.in_flight += 1
+
+    def request_finished(self, route: str, seconds: float, error: bool) -> None:
+        r = self.routes[route]
+        r.in_flight -= 1
+        r.requests += 1
+        r.total_s += seconds
+        r.max_s = max(r.max_s, seconds)
+        r.errors += error
+        r.latencies.append(seconds)
+
+    def add_pool_sample(self, when: float, total: int, used: int, waiting: int) -> None:
+        pool = self.pool
+        if waiting and not pool["waiting"]:
+            pool["saturation_events"] += 1
+        pool.update(total=total, used=used, waiting=waiting, samples=pool["samples"] + 1)
+        pool["max_used"] = max(pool["max_used"], used)
+        self.pool_history.append((when, total, used, waiting))
+
+    def snapshot(self, max_events: int | None = None) -> dict[str, Any]:
+        with self._lock:
+            events = list(self.events)[-max_events:] if max_events else list(self.events)
+            culprits = sorted(self.by_culprit.items(), key=lambda kv: -kv[1].total_s)
+            routes = dict(self.routes)
+        lags = [lag for _, lag in list(self.recent_lags)]
+        return {
+            "stalls": [e.to_json() for e in events],
+            "stall_count": self.stall_count,
+            "blocked_s_total": round(self.blocked_s, 6),
+            "culprits": [
+                {
+                    "culprit": key,
+                    "frame": self.culprit_frames.get(key),
+                    "count": g.count,
+                    "total_s": round(g.total_s, 6),
+                    "max_s": round(g.max_s, 6),
+                    "routes": dict(g.routes),
+                }
+                for key, g in culprits
+            ],
+            "routes": {
+                name: {
+                    "requests": r.requests,
+                    "in_flight": r.in_flight,
+                    "errors": r.errors,
+                    "mean_s": round(r.total_s / r.requests, 6) if r.requests else None,
+                    "max_s": round(r.max_s, 6),
+                    "p50_s": _quantile(list(r.latencies), 0.5),
+                    "p99_s": _quantile(list(r.latencies), 0.99),
+                    "stalls": r.stalls,
+                    "blocked_s": round(r.blocked_s, 6),
+                }
+                for name, r in sorted(routes.items())
+            },
+            "in_flight": sum(r.in_flight for r in routes.values()),
+            "threadpool": dict(self.pool),
+            "lag": {
+                "samples": self.lag_n,
+                "mean_s": self.lag_sum / self.lag_n if self.lag_n else None,
+                "max_s": self.lag_max,
+                "p50_s": _quantile(lags, 0.5),
+                "p99_s": _quantile(lags, 0.99),
+                "buckets": dict(
+                    zip([*map(str, LAG_BUCKETS), "+Inf"], self.lag_counts, strict=True)
+                ),
+            },
+        }

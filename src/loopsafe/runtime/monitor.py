@@ -1,0 +1,286 @@
+"""The Monitor: owns the heartbeat, the watchdog thread, the figures and the sinks of one worker."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from loopsafe._errors import ConfigError
+from loopsafe.runtime.aggregate import Aggregate
+from loopsafe.runtime.heartbeat import Heartbeat
+from loopsafe.runtime.sinks import Sink, default_sinks
+from loopsafe.runtime.watchdog import StallEvent, Watchdog
+
+log = logging.getLogger("loopsafe.runtime")
+SCHEMA_VERSION = 1
+_request_ids = itertools.count(1)
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    """What the watchdog needs to name the request a stalled task was serving."""
+
+    scope: dict[str, Any]
+    started: float
+    number: int
+    # Stalls before routing matched (in a middleware): reported once the route is known.
+    pending: list[StallEvent] = field(default_factory=list)
+
+
+def route_label(scope: dict[str, Any]) -> str:
+    """``GET /items/{item_id}``: the route template once routing matched, never the raw path."""
+    method = scope.get("method", "WEBSOCKET" if scope.get("type") == "websocket" else "")
+    route = scope.get("route")
+    path = getattr(route, "path", None) if route is not None else None
+    if isinstance(path, str):
+        root = scope.get("root_path", "") or ""
+        return f"{method} {root}{path}"
+    return f"{method} (unmatched)"
+
+
+class Monitor:
+    """Stall detection, thread-pool and request figures for one event loop (one worker process).
+
+    Args:
+        threshold_ms: a loop blocked at least this long is a stall (default 50).
+        interval_ms: heartbeat period on the loop (default 10).
+        exempt: path prefixes not counted in route figures (metrics, health, the dashboard).
+        max_events: how many recent stall events ``snapshot()`` keeps.
+        log_stalls: log one warning line per stall on the ``loopsafe.runtime`` logger.
+        prometheus: export metrics through prometheus_client (True: the default registry, or a
+            ``CollectorRegistry``; False: none; None: when prometheus_client is installed).
+        sinks: more sinks (objects with optional ``on_stall(event)`` / ``on_tick(monitor)``).
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold_ms: float = 50.0,
+        interval_ms: float = 10.0,
+        exempt: tuple[str, ...] = ("/metrics", "/health", "/healthz", "/_loopsafe"),
+        max_events: int = 500,
+        log_stalls: bool = True,
+        prometheus: Any = None,
+        sinks: tuple[Sink, ...] = (),
+    ) -> None:
+        if not 1 <= threshold_ms <= 60_000:
+            raise ConfigError(
+                f"threshold_ms must be between 1 and 60000, got {threshold_ms} (install())"
+            )
+        if not 1 <= interval_ms <= threshold_ms:
+            raise ConfigError(
+                f"interval_ms must be between 1 and threshold_ms, got {interval_ms} (install())"
+            )
+        self.threshold = threshold_ms / 1000
+        self.interval = interval_ms / 1000
+        self.exempt = tuple(exempt)
+        self.aggregate = Aggregate(max_events)
+        self.sinks: list[Sink] = [*default_sinks(log_stalls, prometheus), *sinks]
+        self.requests: dict[asyncio.Task[Any], RequestInfo] = {}
+        self.started_at: float | None = None
+        self._heartbeat: Heartbeat | None = None
+        self._watchdog: Watchdog | None = None
+        self._limiter: Any = None
+        self._lag_seen = 0.0
+        self._lock = threading.Lock()
+        self._failed: set[str] = set()
+        self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
+
+    # -- lifecycle (called on the loop) -------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._watchdog is not None
+
+    def start(self) -> None:
+        """Start on the running loop: heartbeat on the loop, watchdog in its own thread."""
+        with self._lock:
+            if self._watchdog is not None:
+                return
+            loop = asyncio.get_running_loop()
+            self.started_at = time.time()
+            self._limiter = _default_limiter()
+            self._heartbeat = Heartbeat(loop, self.interval)
+            self._heartbeat.start()
+            self._install_task_factory(loop)
+            self._watchdog = Watchdog(
+                self._heartbeat,
+                threading.get_ident(),
+                self.threshold,
+                poll=min(0.01, self.threshold / 4),
+                task_info=self._task_info,
+                on_stall=self._on_stall,
+                on_tick=self._on_tick,
+            )
+            self._watchdog.start()
+
+    def stop(self) -> None:
+        """Stop the heartbeat and join the watchdog thread (it wakes at once when told to stop)."""
+        with self._lock:
+            if self._heartbeat is not None:
+                self._heartbeat.stop()
+                self._restore_task_factory(self._heartbeat.loop)
+            watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.stop()
+            if watchdog is not threading.current_thread():
+                watchdog.join(timeout=2)
+            self._on_tick()  # last figures in
+
+    def _install_task_factory(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tasks a request spawns (BaseHTTPMiddleware's call_next, task groups, gather) serve that
+        request: a chained task factory hands them the creating task's request. Costs nothing
+        outside requests and one dict lookup per task inside."""
+        previous = loop.get_task_factory()
+        requests: dict[Any, RequestInfo] = self.requests
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+            if previous is not None:
+                task = previous(loop, coro, **kwargs)
+            else:
+                task = asyncio.Task(coro, loop=loop, **kwargs)
+            parent = asyncio.current_task(loop) if requests else None
+            info = requests.get(parent) if parent is not None else None
+            if info is not None:
+                requests[task] = info
+                task.add_done_callback(_forget(requests))
+            return task
+
+        factory.loopsafe_previous = previous  # type: ignore[attr-defined]
+        loop.set_task_factory(factory)
+
+    def _restore_task_factory(self, loop: asyncio.AbstractEventLoop) -> None:
+        current = loop.get_task_factory()
+        if current is not None and hasattr(current, "loopsafe_previous"):
+            loop.set_task_factory(current.loopsafe_previous)
+
+    # -- requests (called on the loop by the middleware) -------------------------------------
+
+    def exempt_path(self, path: str) -> bool:
+        return path.startswith(self.exempt)
+
+    def request_started(self, scope: dict[str, Any]) -> RequestInfo | None:
+        task = asyncio.current_task()
+        if task is None:
+            return None
+        info = RequestInfo(scope, time.perf_counter(), next(_request_ids))
+        self.requests[task] = info
+        return info
+
+    def request_finished(self, info: RequestInfo, error: bool) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.requests.pop(task, None)
+        route = route_label(info.scope)
+        self.aggregate.request_started(route)
+        self.aggregate.request_finished(route, time.perf_counter() - info.started, error)
+        if info.pending:  # the watchdog reports them: no sink runs on the loop
+            self._ready.extend(info.pending)
+            info.pending = []
+
+    # -- watchdog side -----------------------------------------------------------------------
+
+    def _task_info(self, task: asyncio.Task[Any] | None) -> tuple[str | None, str | None, Any]:
+        info = self.requests.get(task) if task is not None else None
+        if info is None:
+            return None, None, None
+        request_id = None
+        for name, value in info.scope.get("headers") or ():
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+                break
+        return route_label(info.scope), request_id or f"req-{os.getpid()}-{info.number}", info
+
+    def _on_stall(self, event: StallEvent) -> None:
+        info = event.request
+        if info is not None and "route" not in info.scope and info in self.requests.values():
+            info.pending.append(event)  # routing has not matched yet: wait for the route
+            return
+        self._report(event)
+
+    def _report(self, event: StallEvent) -> None:
+        if event.request is not None:
+            event.route = route_label(event.request.scope)
+            event.request = None
+        self.aggregate.add_stall(event)
+        for sink in self.sinks:
+            self._call(sink, "on_stall", event)
+
+    def _on_tick(self) -> None:
+        while self._ready:
+            self._report(self._ready.popleft())
+        heartbeat = self._heartbeat
+        if heartbeat is not None:
+            now_wall, now_mono = time.time(), time.monotonic()
+            for tick, lag in list(heartbeat.lags):
+                if tick > self._lag_seen:
+                    self.aggregate.add_lag(now_wall - (now_mono - tick), lag)
+                    self._lag_seen = tick
+        if self._limiter is not None:
+            try:
+                stats = self._limiter.statistics()
+                self.aggregate.add_pool_sample(
+                    time.time(),
+                    int(self._limiter.total_tokens),
+                    stats.borrowed_tokens,
+                    stats.tasks_waiting,
+                )
+            except Exception:
+                self._limiter = None
+        for sink in self.sinks:
+            self._call(sink, "on_tick", self)
+
+    def _call(self, sink: Sink, hook: str, arg: Any) -> None:
+        fn = getattr(sink, hook, None)
+        if fn is None or f"{id(sink)}:{hook}" in self._failed:
+            return
+        try:
+            fn(arg)
+        except Exception:  # a broken sink is disabled and logged once; the app goes on
+            self._failed.add(f"{id(sink)}:{hook}")
+            log.exception("loopsafe sink %r failed in %s; it is disabled", sink, hook)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def snapshot(self, max_events: int | None = None) -> dict[str, Any]:
+        """Everything the monitor knows, as JSON-serialisable data (see docs/runtime.md)."""
+        data = self.aggregate.snapshot(max_events)
+        in_flight: dict[str, int] = {}
+        for info in list(self.requests.values()):
+            label = route_label(info.scope)
+            in_flight[label] = in_flight.get(label, 0) + 1
+        for label, count in in_flight.items():
+            data["routes"].setdefault(label, {"requests": 0, "stalls": 0})["in_flight"] = count
+        data["in_flight"] = sum(in_flight.values())
+        data.update(
+            schema_version=SCHEMA_VERSION,
+            running=self.running,
+            pid=os.getpid(),
+            started_at=self.started_at,
+            threshold_s=self.threshold,
+        )
+        return data
+
+
+def _forget(requests: dict[Any, RequestInfo]) -> Any:
+    def done(task: Any) -> None:
+        requests.pop(task, None)
+
+    return done
+
+
+def _default_limiter() -> Any:
+    """anyio's default thread limiter (FastAPI's sync routes share it), if anyio runs this loop."""
+    try:
+        import anyio.to_thread
+
+        return anyio.to_thread.current_default_thread_limiter()
+    except Exception:
+        return None

@@ -1,0 +1,159 @@
+"""The watchdog thread: notices the loop has stopped ticking, samples its stack while it is stuck,
+and turns each stall into an event with its culprit, its route and its task."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loopsafe.runtime import stacks
+from loopsafe.runtime.heartbeat import Heartbeat
+
+log = logging.getLogger("loopsafe.runtime")
+
+
+@dataclass(slots=True)
+class StallEvent:
+    """One stall: how long, where (culprit and the app's own frame), and what it was serving."""
+
+    id: int
+    started_at: float  # unix time
+    duration_s: float
+    route: str | None
+    request_id: str | None
+    task: str | None
+    culprit: stacks.Frame | None
+    user_frame: stacks.Frame | None
+    stack: tuple[stacks.Frame, ...] = ()
+    samples: int = 0
+    request: Any = None  # the RequestInfo while its route is still unknown; not serialised
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 6),
+            "route": self.route,
+            "request_id": self.request_id,
+            "task": self.task,
+            "culprit": self.culprit.to_json() if self.culprit else None,
+            "user_frame": self.user_frame.to_json() if self.user_frame else None,
+            "stack": [f.to_json() for f in self.stack],
+            "samples": self.samples,
+        }
+
+
+# Who was running: (route, request id, request info) for a task, from the middleware's registry.
+TaskInfo = Callable[[asyncio.Task[Any] | None], tuple[str | None, str | None, Any]]
+
+
+class Watchdog(threading.Thread):
+    """Polls the heartbeat; while the loop is late, samples the loop thread's stack."""
+
+    def __init__(
+        self,
+        heartbeat: Heartbeat,
+        loop_thread_id: int,
+        threshold: float,
+        poll: float,
+        task_info: TaskInfo,
+        on_stall: Callable[[StallEvent], None],
+        on_tick: Callable[[], None],
+    ) -> None:
+        super().__init__(name="loopsafe-watchdog", daemon=True)
+        self.heartbeat = heartbeat
+        self.loop_thread_id = loop_thread_id
+        self.threshold = threshold
+        self.poll = poll
+        self.task_info = task_info
+        self.on_stall = on_stall
+        self.on_tick = on_tick
+        self._stopping = threading.Event()
+        self._next_id = 1
+        self._failed = False
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        busy_since: float | None = None  # the heartbeat time the current busy spell began after
+        samples: list[tuple[stacks.Frame, ...]] = []
+        owner: tuple[str | None, str | None, str | None, Any] = (None, None, None, None)
+        started_at = 0.0
+        # Sample once the loop is late by more than two heartbeats: short spells stay free.
+        late = max(self.heartbeat.interval * 2, self.poll)
+        while not self._stopping.wait(self.poll):
+            try:
+                last = self.heartbeat.last_tick
+                now = time.monotonic()
+                if now - last > late:
+                    if busy_since != last:
+                        busy_since, samples = last, []
+                        started_at = time.time() - (now - last)
+                        owner = self._owner()
+                    stack = stacks.sample(self.loop_thread_id)
+                    if stack:
+                        samples.append(stack)
+                elif busy_since is not None:
+                    # The loop ticked again: was that spell a stall?
+                    duration = self._spell_length(busy_since)
+                    if duration >= self.threshold:
+                        self.on_stall(self._event(started_at, duration, samples, owner))
+                    busy_since, samples = None, []
+                self.on_tick()
+            except Exception:  # the monitor must never take the app down
+                if not self._failed:
+                    self._failed = True
+                    log.exception("loopsafe watchdog failed; stall detection continues")
+
+    def _spell_length(self, busy_since: float) -> float:
+        """The largest lag of the ticks after ``busy_since``: how long the loop was blocked."""
+        lags = [lag for tick, lag in list(self.heartbeat.lags) if tick > busy_since]
+        if lags:
+            return max(lags)
+        return time.monotonic() - busy_since - self.heartbeat.interval
+
+    def _owner(self) -> tuple[str | None, str | None, str | None, Any]:
+        try:
+            task = asyncio.current_task(self.heartbeat.loop)
+        except RuntimeError:
+            task = None
+        route, request_id, info = self.task_info(task)
+        return route, request_id, task.get_name() if task is not None else None, info
+
+    def _event(
+        self,
+        started_at: float,
+        duration: float,
+        samples: list[tuple[stacks.Frame, ...]],
+        owner: tuple[str | None, str | None, str | None, Any],
+    ) -> StallEvent:
+        culprit = user = None
+        stack: tuple[stacks.Frame, ...] = ()
+        if samples:
+            # The innermost frame seen most often while blocked; its stack from the same sample.
+            counts = Counter(s[-1] for s in samples)
+            culprit = counts.most_common(1)[0][0]
+            stack = next(s for s in samples if s[-1] == culprit)
+            user = stacks.user_frame(stack)
+        event = StallEvent(
+            self._next_id,
+            started_at,
+            duration,
+            owner[0],
+            owner[1],
+            owner[2],
+            culprit,
+            user,
+            stack,
+            len(samples),
+            owner[3],
+        )
+        self._next_id += 1
+        return event

@@ -1,0 +1,119 @@
+"""Stalls on a real uvicorn server: each reported with its culprit line, its route and its task."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.runtime import stalling_app
+from tests.runtime.conftest import culprit_line
+
+APP_FILE = str(Path(stalling_app.__file__).resolve())
+HELPER_FILE = str(Path(stalling_app.__file__).resolve().parent / "slow_helpers.py")
+
+
+def wait_for_stalls(monitor: Any, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stalls = monitor.snapshot()["stalls"]
+        if len(stalls) >= n:
+            return list(stalls)
+        time.sleep(0.02)
+    return list(monitor.snapshot()["stalls"])
+
+
+@pytest.mark.parametrize(
+    ("path", "route", "file", "tag"),
+    [
+        ("/sleep/150", "GET /sleep/{ms}", APP_FILE, "sleep"),
+        ("/cpu", "GET /cpu", APP_FILE, "cpu"),
+        ("/helper", "GET /helper", HELPER_FILE, "helper"),
+        ("/dependency", "GET /dependency", APP_FILE, "dependency"),
+        ("/middleware", "GET /middleware", APP_FILE, "middleware"),
+    ],
+)
+def test_stall_is_attributed(
+    serve: Any, client: httpx.Client, path: str, route: str, file: str, tag: str
+) -> None:
+    app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
+    server = serve(app)
+    before = len(wait_for_stalls(monitor, 1))  # the lifespan's own stall
+    assert client.get(server.url + path).status_code == 200
+    stalls = wait_for_stalls(monitor, before + 1)[before:]
+    assert len(stalls) == 1, stalls
+    (stall,) = stalls
+    assert stall["duration_s"] >= 0.05
+    assert stall["user_frame"]["path"] == file
+    assert stall["user_frame"]["line"] == culprit_line(Path(file).name, tag)
+    assert stall["route"] == route
+    assert stall["task"]
+    assert stall["request_id"]
+
+
+def test_lifespan_stall_is_outside_a_request(serve: Any) -> None:
+    app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
+    serve(app)
+    (stall,) = wait_for_stalls(monitor, 1)
+    assert stall["route"] is None
+    assert stall["user_frame"]["line"] == culprit_line("stalling_app.py", "lifespan")
+    assert stall["duration_s"] >= stalling_app.STARTUP_STALL_S * 0.8
+
+
+def test_clean_and_sync_routes_under_load_do_not_stall(serve: Any, client: httpx.Client) -> None:
+    app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
+    server = serve(app)
+    before = len(wait_for_stalls(monitor, 1))
+
+    def hit(path: str) -> None:
+        with httpx.Client(timeout=10) as c:
+            for _ in range(5):
+                assert c.get(server.url + path).status_code == 200
+
+    threads = [threading.Thread(target=hit, args=(p,)) for p in ["/clean"] * 6 + ["/sync"] * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(0.1)
+    snap = monitor.snapshot()
+    assert len(snap["stalls"]) == before, snap["stalls"][before:]
+    assert snap["routes"]["GET /clean"]["requests"] == 30
+    assert snap["routes"]["GET /sync"]["requests"] == 10
+    assert snap["threadpool"]["total"] == 40
+    assert snap["threadpool"]["max_used"] >= 1
+
+
+def test_snapshot_is_json_and_grouped(serve: Any, client: httpx.Client) -> None:
+    import json
+
+    app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
+    server = serve(app)
+    wait_for_stalls(monitor, 1)
+    for _ in range(3):
+        client.get(server.url + "/sleep/80")
+    wait_for_stalls(monitor, 4)
+    snap = json.loads(json.dumps(monitor.snapshot()))
+    sleep = [
+        c
+        for c in snap["culprits"]
+        if c["frame"] and c["frame"]["line"] == culprit_line("stalling_app.py", "sleep")
+    ]
+    assert sleep and sleep[0]["count"] == 3
+    assert sleep[0]["routes"] == {"GET /sleep/{ms}": 3}
+    assert snap["routes"]["GET /sleep/{ms}"]["stalls"] == 3
+    assert snap["lag"]["samples"] > 0 and snap["lag"]["max_s"] >= 0.05
+    assert snap["schema_version"] == 1 and snap["running"] is True
+
+
+def test_shutdown_joins_the_watchdog(serve: Any) -> None:
+    app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
+    server = serve(app)
+    assert any(t.name == "loopsafe-watchdog" for t in threading.enumerate())
+    server.__exit__()
+    assert monitor.running is False
+    assert not any(t.name == "loopsafe-watchdog" and t.is_alive() for t in threading.enumerate())
