@@ -16,6 +16,7 @@ from loopsafe._errors import ConfigError
 from loopsafe.runtime.aggregate import Aggregate
 from loopsafe.runtime.heartbeat import Heartbeat
 from loopsafe.runtime.sinks import Sink, default_sinks
+from loopsafe.runtime.strict import StrictMode
 from loopsafe.runtime.watchdog import StallEvent, Watchdog
 
 log = logging.getLogger("loopsafe.runtime")
@@ -57,6 +58,9 @@ class Monitor:
         prometheus: export metrics through prometheus_client (True: the default registry, or a
             ``CollectorRegistry``; False: none; None: when prometheus_client is installed).
         sinks: more sinks (objects with optional ``on_stall(event)`` / ``on_tick(monitor)``).
+        strict: for development and tests: "raise" (or True) makes a blocking call on the loop
+            thread raise ``blockbuster.BlockingError`` where it happens; "log" logs it with its
+            stack and lets it run. Off by default: it patches functions process-wide.
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class Monitor:
         log_stalls: bool = True,
         prometheus: Any = None,
         sinks: tuple[Sink, ...] = (),
+        strict: bool | str = False,
     ) -> None:
         if not 1 <= threshold_ms <= 60_000:
             raise ConfigError(
@@ -82,6 +87,7 @@ class Monitor:
         self.interval = interval_ms / 1000
         self.exempt = tuple(exempt)
         self.aggregate = Aggregate(max_events)
+        self.strict = StrictMode("raise" if strict is True else strict) if strict else None
         self.sinks: list[Sink] = [*default_sinks(log_stalls, prometheus), *sinks]
         self.requests: dict[asyncio.Task[Any], RequestInfo] = {}
         self.started_at: float | None = None
@@ -110,6 +116,8 @@ class Monitor:
             self._heartbeat = Heartbeat(loop, self.interval)
             self._heartbeat.start()
             self._install_task_factory(loop)
+            if self.strict is not None:
+                self.strict.activate()
             self._watchdog = Watchdog(
                 self._heartbeat,
                 threading.get_ident(),
@@ -127,6 +135,8 @@ class Monitor:
             if self._heartbeat is not None:
                 self._heartbeat.stop()
                 self._restore_task_factory(self._heartbeat.loop)
+            if self.strict is not None and self._watchdog is not None:
+                self.strict.deactivate()
             watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None:
             watchdog.stop()
