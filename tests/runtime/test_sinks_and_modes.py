@@ -113,3 +113,36 @@ def test_plain_asgi_app(serve: Any, client: httpx.Client) -> None:
     (stall,) = wait_for_stalls(app.monitor, 1)
     assert stall["route"] == "GET (unmatched)"
     assert stall["user_frame"]["function"] == "plain_asgi"
+
+
+def test_otel_span_event(serve: Any, client: httpx.Client) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+
+    inner, monitor = app_with(prometheus=False, otel=True)
+
+    async def traced(scope: Any, receive: Any, send: Any) -> None:
+        # OpenTelemetry's middleware outside loopsafe's: the span is current when ours starts.
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+            return
+        with tracer.start_as_current_span("request"):
+            await inner(scope, receive, send)
+
+    server = serve(traced)
+    assert client.get(server.url + "/block").status_code == 200
+    wait_for_stalls(monitor, 1)
+    time.sleep(0.05)
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "request"]
+    (event,) = [e for e in span.events if e.name == "loopsafe.stall"]
+    assert event.attributes["http.route"] == "GET /block"
+    assert event.attributes["loopsafe.duration_s"] >= 0.05
+    assert str(event.attributes["loopsafe.user_frame"]).endswith("test_sinks_and_modes.py:24")
+    assert trace  # the API is importable alongside the SDK

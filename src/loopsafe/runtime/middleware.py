@@ -45,6 +45,8 @@ class LoopSafeMiddleware:
             error = status >= 500
         finally:
             if info is not None:
+                if info.stalling and monitor.otel:
+                    await monitor.reported(info)
                 monitor.request_finished(info, error)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -33,6 +33,8 @@ class RequestInfo:
     number: int
     # Stalls before routing matched (in a middleware): reported once the route is known.
     pending: list[StallEvent] = field(default_factory=list)
+    span: Any = None  # OpenTelemetry span, with the OTel sink on
+    stalling: bool = False  # the watchdog saw this request's task block and has not reported yet
 
 
 def route_label(scope: dict[str, Any]) -> str:
@@ -61,6 +63,7 @@ class Monitor:
         strict: for development and tests: "raise" (or True) makes a blocking call on the loop
             thread raise ``blockbuster.BlockingError`` where it happens; "log" logs it with its
             stack and lets it run. Off by default: it patches functions process-wide.
+        otel: add a ``loopsafe.stall`` event to the request's OpenTelemetry span.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Monitor:
         prometheus: Any = None,
         sinks: tuple[Sink, ...] = (),
         strict: bool | str = False,
+        otel: bool = False,
     ) -> None:
         if not 1 <= threshold_ms <= 60_000:
             raise ConfigError(
@@ -87,8 +91,18 @@ class Monitor:
         self.interval = interval_ms / 1000
         self.exempt = tuple(exempt)
         self.aggregate = Aggregate(max_events)
-        self.strict = StrictMode("raise" if strict is True else strict) if strict else None
         self.sinks: list[Sink] = [*default_sinks(log_stalls, prometheus), *sinks]
+        self.strict = StrictMode("raise" if strict is True else strict) if strict else None
+        self._otel: Any = None
+        if otel:
+            try:
+                from loopsafe.runtime.sinks import otel as otel_sink
+            except ImportError:
+                raise ConfigError(
+                    "otel=True needs opentelemetry-api: pip install opentelemetry-api (install())"
+                ) from None
+            self._otel = otel_sink
+            self.sinks.append(otel_sink.OTelSink())
         self.requests: dict[asyncio.Task[Any], RequestInfo] = {}
         self.started_at: float | None = None
         self._heartbeat: Heartbeat | None = None
@@ -126,6 +140,7 @@ class Monitor:
                 task_info=self._task_info,
                 on_stall=self._on_stall,
                 on_tick=self._on_tick,
+                span_of=self._otel.span_of if self._otel is not None else None,
             )
             self._watchdog.start()
 
@@ -181,6 +196,8 @@ class Monitor:
         if task is None:
             return None
         info = RequestInfo(scope, time.perf_counter(), next(_request_ids))
+        if self._otel is not None:
+            info.span = self._otel.current_span()
         self.requests[task] = info
         return info
 
@@ -216,12 +233,26 @@ class Monitor:
         self._report(event)
 
     def _report(self, event: StallEvent) -> None:
-        if event.request is not None:
-            event.route = route_label(event.request.scope)
-            event.request = None
+        info, event.request = event.request, None
+        if info is not None:
+            event.route = route_label(info.scope)
         self.aggregate.add_stall(event)
         for sink in self.sinks:
             self._call(sink, "on_stall", event)
+        if info is not None:
+            info.stalling = False
+
+    async def reported(self, info: RequestInfo) -> None:
+        """With OpenTelemetry on, let the watchdog report this request's stall before the request
+        (and its span) ends: at most a few polls, and only for a request that stalled."""
+        for _ in range(10):
+            if not info.stalling:
+                return
+            await asyncio.sleep(self.threshold / 4)
+
+    @property
+    def otel(self) -> bool:
+        return self._otel is not None
 
     def _on_tick(self) -> None:
         while self._ready:

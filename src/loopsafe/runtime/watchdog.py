@@ -33,6 +33,7 @@ class StallEvent:
     stack: tuple[stacks.Frame, ...] = ()
     samples: int = 0
     request: Any = None  # the RequestInfo while its route is still unknown; not serialised
+    span: Any = None  # the request's OpenTelemetry span, when the OTel sink is on; not serialised
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,8 +66,10 @@ class Watchdog(threading.Thread):
         task_info: TaskInfo,
         on_stall: Callable[[StallEvent], None],
         on_tick: Callable[[], None],
+        span_of: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(name="loopsafe-watchdog", daemon=True)
+        self.span_of = span_of
         self.heartbeat = heartbeat
         self.loop_thread_id = loop_thread_id
         self.threshold = threshold
@@ -105,6 +108,8 @@ class Watchdog(threading.Thread):
                     duration = self._spell_length(busy_since)
                     if duration >= self.threshold:
                         self.on_stall(self._event(started_at, duration, samples, owner))
+                    elif owner[3] is not None:
+                        owner[3].stalling = False
                     busy_since, samples = None, []
                 self.on_tick()
             except Exception:  # the monitor must never take the app down
@@ -125,6 +130,10 @@ class Watchdog(threading.Thread):
         except RuntimeError:
             task = None
         route, request_id, info = self.task_info(task)
+        if info is not None:
+            info.stalling = True
+            if self.span_of is not None and info.span is None:
+                info.span = self.span_of(task)
         return route, request_id, task.get_name() if task is not None else None, info
 
     def _event(
@@ -154,6 +163,7 @@ class Watchdog(threading.Thread):
             stack,
             len(samples),
             owner[3],
+            owner[3].span if owner[3] is not None else None,
         )
         self._next_id += 1
         return event
