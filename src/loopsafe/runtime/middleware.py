@@ -46,7 +46,9 @@ class LoopSafeMiddleware:
         finally:
             if info is not None:
                 if info.stalling and monitor.otel:
-                    await monitor.reported(info)
+                    # Best effort: under cancellation the stall is still reported, just after
+                    # the span ended; delaying the cancellation would be worse.
+                    await monitor.reported(info)  # noqa: LS303
                 monitor.request_finished(info, error)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
