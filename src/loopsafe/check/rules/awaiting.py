@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from loopsafe.check.callgraph import Call, FuncKey, ProjectGraph
-from loopsafe.check.context import CheckContext
+from loopsafe.check.callgraph import Call
+from loopsafe.check.context import CheckContext, call_finding
 from loopsafe.check.finding import Finding
 from loopsafe.check.index import AWAITED, DROPPED
 from loopsafe.check.registry import rule
@@ -29,32 +29,6 @@ LOOP_RUNNERS = frozenset(
         "trio.run",
     }
 )
-
-
-def finding(
-    graph: ProjectGraph,
-    key: FuncKey,
-    call: Call,
-    code: str,
-    name: str,
-    message: str,
-    help: str,
-    fix: str | None = None,
-) -> Finding:
-    """A finding at a call of function ``key``."""
-    return Finding(
-        code,
-        name,
-        message,
-        graph.path(key),
-        call[1],
-        call[2] + 1,
-        call[3],
-        call[4] + 1,
-        help=help,
-        context=graph.context(key),
-        fix=fix,
-    )
 
 
 def _unused_result(fn: dict[str, object], call: Call) -> str | None:
@@ -134,7 +108,7 @@ def coroutine_never_awaited(ctx: CheckContext) -> Iterator[Finding]:
                     continue
                 shown = name
             where = "is dropped" if how == "dropped" else f"is stored in `{call[7]}` and never used"
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,
@@ -205,7 +179,7 @@ def dropped_task(ctx: CheckContext) -> Iterator[Finding]:
             if name not in TASK_FACTORIES:
                 continue
             shown = name.replace("AbstractEventLoop", "loop").replace("BaseEventLoop", "loop")
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,
@@ -263,7 +237,7 @@ def event_loop_run_in_sync_handler(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             shown = name.rpartition(".")[2] if "Loop" in name else name
             context = graph.context(key)
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,

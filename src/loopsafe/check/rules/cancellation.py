@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from loopsafe.check.context import CheckContext
+from loopsafe.check.context import CheckContext, call_finding, finding_at
 from loopsafe.check.finding import Finding
 from loopsafe.check.index import AWAITED, IN_CANCEL_HANDLER, IN_FINALLY, IN_TIMEOUT, SHIELDED
 from loopsafe.check.registry import rule
-from loopsafe.check.rules.awaiting import finding
 
 CANCELLATION = frozenset(
     {
@@ -114,18 +113,15 @@ def swallowed_cancellation(ctx: CheckContext) -> Iterator[Finding]:
                 if not caught:
                     continue
                 handler = f"`except {caught[0].replace('builtins.', '')}`"
-            yield Finding(
+            yield finding_at(
+                graph,
+                key,
+                (line, col, end_line, end_col),
                 "LS301",
                 "swallowed-cancellation",
                 f"{handler} catches the cancellation of the `await` above and does not re-raise it",
-                graph.path(key),
-                line,
-                col + 1,
-                end_line,
-                end_col + 1,
-                help="Re-raise with a bare `raise` after cleaning up, or catch `Exception` "
+                "Re-raise with a bare `raise` after cleaning up, or catch `Exception` "
                 "(which does not include `CancelledError`) instead",
-                context=graph.context(key),
             )
 
 
@@ -214,7 +210,7 @@ def missing_timeout(ctx: CheckContext) -> Iterator[Finding]:
             if problem is None:
                 continue
             shown = name.replace("AbstractEventLoop", "loop")
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,
@@ -286,7 +282,7 @@ def unshielded_await_in_cleanup(ctx: CheckContext) -> Iterator[Finding]:
             if graph.callee_name(key, call) in SHIELDS | SELF_SHIELDING:
                 continue
             where = "`finally`" if flags & IN_FINALLY else "an `except` for cancellation"
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,

@@ -6,11 +6,10 @@ import re
 from collections.abc import Iterator
 
 from loopsafe.check.callgraph import ProjectGraph
-from loopsafe.check.context import CheckContext
+from loopsafe.check.context import CheckContext, call_finding, finding_at
 from loopsafe.check.finding import Finding
 from loopsafe.check.index import IN_LOOP
 from loopsafe.check.registry import rule
-from loopsafe.check.rules.awaiting import finding
 
 SPAWNERS = frozenset(
     {
@@ -159,7 +158,7 @@ def unbounded_fan_out(ctx: CheckContext) -> Iterator[Finding]:
             if _bounded_module(graph, key[0], memo):
                 continue
             shown = name.replace("AbstractEventLoop", "loop")
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,
@@ -226,7 +225,7 @@ def client_per_request(ctx: CheckContext) -> Iterator[Finding]:
             what = CLIENT_FACTORIES.get(name or "")
             if what is None:
                 continue
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,
@@ -279,18 +278,15 @@ def busy_wait_polling(ctx: CheckContext) -> Iterator[Finding]:
             name = graph.resolve_name(key, callee)
             if name not in SLEEPS:
                 continue
-            yield Finding(
+            yield finding_at(
+                graph,
+                key,
+                (line, col, line, col + 5),
                 "LS403",
                 "busy-wait-polling",
                 f"This loop polls with `{name}()` until a condition holds",
-                graph.path(key),
-                line,
-                col + 1,
-                line,
-                col + 6,
-                help="Wait on an `asyncio.Event` (or a `Condition` or `Queue`) that the code "
+                "Wait on an `asyncio.Event` (or a `Condition` or `Queue`) that the code "
                 "making the condition true sets",
-                context=graph.context(key),
             )
 
 

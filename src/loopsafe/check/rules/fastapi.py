@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from loopsafe.check.callgraph import Blocking
-from loopsafe.check.context import CheckContext
+from loopsafe.check.context import CheckContext, call_finding, finding_at
 from loopsafe.check.finding import Finding
 from loopsafe.check.registry import rule
-from loopsafe.check.rules.awaiting import finding
 
 DEFAULT_TOKENS = 40  # anyio's default thread limiter, which FastAPI's sync routes share
 # Waits that last until another thread acts, when called with no timeout at all.
@@ -83,7 +82,7 @@ def sync_upload_file_access(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             lines.add(call[1])
             method = target.name.rpartition(".")[2]
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,
@@ -149,17 +148,14 @@ def unresponsive_stream(ctx: CheckContext) -> Iterator[Finding]:
                 problem = "never ends and never checks whether the client has disconnected"
             else:
                 continue
-            yield Finding(
+            yield finding_at(
+                graph,
+                key,
+                (line, col, line, col + 5),
                 "LS503",
                 "unresponsive-stream",
                 f"This streaming loop {problem}",
-                graph.path(key),
-                line,
-                col + 1,
-                line,
-                col + 6,
-                help="Await in the loop, and stop when `await request.is_disconnected()` is true",
-                context=graph.context(key),
+                "Await in the loop, and stop when `await request.is_disconnected()` is true",
             )
 
 
@@ -227,7 +223,7 @@ def thread_pool_hog(ctx: CheckContext) -> Iterator[Finding]:
                 what = f"`{shown}()` with no timeout can hold one of the thread pool's {tokens} tokens forever"
             else:
                 continue
-            yield finding(
+            yield call_finding(
                 graph,
                 key,
                 call,
@@ -351,19 +347,16 @@ def expired_object_after_commit(ctx: CheckContext) -> Iterator[Finding]:
             for var, line in added.items():
                 used = fn["loads"].get(var, 0)
                 if line < commit[1] < used and refreshed.get(var, 0) < commit[1]:
-                    yield Finding(
+                    yield call_finding(
+                        graph,
+                        key,
+                        commit,
                         "LS502",
                         "expired-object-after-commit",
                         f"`{var}` is read after `await session.commit()`, which expired it "
                         f"(expire_on_commit is True at {sites[0]}): reading it is implicit I/O",
-                        graph.path(key),
-                        commit[1],
-                        commit[2] + 1,
-                        commit[3],
-                        commit[4] + 1,
-                        help="Pass `expire_on_commit=False` to `async_sessionmaker(...)`, or "
+                        "Pass `expire_on_commit=False` to `async_sessionmaker(...)`, or "
                         f"`await session.refresh({var})` after the commit",
-                        context=graph.context(key),
                     )
                     break
 

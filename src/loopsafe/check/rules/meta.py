@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from loopsafe.check.context import CheckContext
+from loopsafe.check.context import CheckContext, FileProblem
 from loopsafe.check.finding import Finding
 from loopsafe.check.registry import rule
 
@@ -47,16 +47,8 @@ def syntax_error(ctx: CheckContext) -> Iterator[Finding]:
     """
     for p in ctx.problems:
         if not p.internal:
-            yield Finding(
-                "LS001",
-                "syntax-error",
-                f"File could not be parsed: {p.message}",
-                p.path,
-                p.line,
-                p.column,
-                p.line,
-                p.column,
-                help=_SYNTAX_HELP,
+            yield _at(
+                p, "LS001", "syntax-error", f"File could not be parsed: {p.message}", _SYNTAX_HELP
             )
 
 
@@ -86,17 +78,12 @@ def analysis_failure(ctx: CheckContext) -> Iterator[Finding]:
     """
     for p in ctx.problems:
         if p.internal:
-            yield Finding(
-                "LS003",
-                "analysis-failure",
-                f"File could not be analysed: {p.message}",
-                p.path,
-                p.line,
-                p.column,
-                p.line,
-                p.column,
-                help=_INTERNAL_HELP,
-            )
+            message = f"File could not be analysed: {p.message}"
+            yield _at(p, "LS003", "analysis-failure", message, _INTERNAL_HELP)
+
+
+def _at(p: FileProblem, code: str, name: str, message: str, help: str) -> Finding:
+    return Finding(code, name, message, p.path, p.line, p.column, p.line, p.column, help=help)
 
 
 RULES = (syntax_error, analysis_failure)
