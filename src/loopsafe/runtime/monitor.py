@@ -108,7 +108,8 @@ class Monitor:
         self._heartbeat: Heartbeat | None = None
         self._watchdog: Watchdog | None = None
         self._limiter: Any = None
-        self._lag_seen = 0.0
+        self.new_lags: list[tuple[float, float]] = []  # the heartbeat ticks of the last poll
+        self._polls = 0
         self._lock = threading.Lock()
         self._failed: set[str] = set()
         self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
@@ -136,7 +137,7 @@ class Monitor:
                 self._heartbeat,
                 threading.get_ident(),
                 self.threshold,
-                poll=min(0.01, self.threshold / 4),
+                poll=min(0.02, self.threshold / 3),
                 task_info=self._task_info,
                 on_stall=self._on_stall,
                 on_tick=self._on_tick,
@@ -254,17 +255,16 @@ class Monitor:
     def otel(self) -> bool:
         return self._otel is not None
 
-    def _on_tick(self) -> None:
+    def _on_tick(self, lags: list[tuple[float, float]] | None = None) -> None:
         while self._ready:
             self._report(self._ready.popleft())
-        heartbeat = self._heartbeat
-        if heartbeat is not None:
+        self.new_lags = lags or []
+        if self.new_lags:
             now_wall, now_mono = time.time(), time.monotonic()
-            for tick, lag in list(heartbeat.lags):
-                if tick > self._lag_seen:
-                    self.aggregate.add_lag(now_wall - (now_mono - tick), lag)
-                    self._lag_seen = tick
-        if self._limiter is not None:
+            for tick, lag in self.new_lags:
+                self.aggregate.add_lag(now_wall - (now_mono - tick), lag)
+        self._polls += 1
+        if self._limiter is not None and self._polls % 5 == 0:  # every 5 polls is plenty
             try:
                 stats = self._limiter.statistics()
                 self.aggregate.add_pool_sample(

@@ -65,7 +65,7 @@ class Watchdog(threading.Thread):
         poll: float,
         task_info: TaskInfo,
         on_stall: Callable[[StallEvent], None],
-        on_tick: Callable[[], None],
+        on_tick: Callable[[list[tuple[float, float]]], None],
         span_of: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(name="loopsafe-watchdog", daemon=True)
@@ -89,15 +89,25 @@ class Watchdog(threading.Thread):
         samples: list[tuple[stacks.Frame, ...]] = []
         owner: tuple[str | None, str | None, str | None, Any] = (None, None, None, None)
         started_at = 0.0
+        spell = 0.0  # the largest lag seen since the busy spell began
+        lags = self.heartbeat.lags
         # Sample once the loop is late by more than two heartbeats: short spells stay free.
         late = max(self.heartbeat.interval * 2, self.poll)
         while not self._stopping.wait(self.poll):
             try:
+                # Only the ticks since the last poll: the cost per poll does not grow with uptime.
+                new: list[tuple[float, float]] = []
+                while lags:
+                    new.append(lags.popleft())
                 last = self.heartbeat.last_tick
                 now = time.monotonic()
+                if busy_since is not None:
+                    for tick, lag in new:
+                        if tick > busy_since and lag > spell:
+                            spell = lag
                 if now - last > late:
                     if busy_since != last:
-                        busy_since, samples = last, []
+                        busy_since, samples, spell = last, [], 0.0
                         started_at = time.time() - (now - last)
                         owner = self._owner()
                     stack = stacks.sample(self.loop_thread_id)
@@ -105,24 +115,17 @@ class Watchdog(threading.Thread):
                         samples.append(stack)
                 elif busy_since is not None:
                     # The loop ticked again: was that spell a stall?
-                    duration = self._spell_length(busy_since)
+                    duration = spell or now - busy_since - self.heartbeat.interval
                     if duration >= self.threshold:
                         self.on_stall(self._event(started_at, duration, samples, owner))
                     elif owner[3] is not None:
                         owner[3].stalling = False
                     busy_since, samples = None, []
-                self.on_tick()
+                self.on_tick(new)
             except Exception:  # the monitor must never take the app down
                 if not self._failed:
                     self._failed = True
                     log.exception("loopsafe watchdog failed; stall detection continues")
-
-    def _spell_length(self, busy_since: float) -> float:
-        """The largest lag of the ticks after ``busy_since``: how long the loop was blocked."""
-        lags = [lag for tick, lag in list(self.heartbeat.lags) if tick > busy_since]
-        if lags:
-            return max(lags)
-        return time.monotonic() - busy_since - self.heartbeat.interval
 
     def _owner(self) -> tuple[str | None, str | None, str | None, Any]:
         try:

@@ -46,7 +46,6 @@ class PrometheusSink:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.metrics = _metrics(registry or REGISTRY)
         self._culprits: set[str] = set()
-        self._lag_count = 0
 
     def on_stall(self, event: StallEvent) -> None:
         culprit = f"{event.culprit.path}:{event.culprit.line}" if event.culprit else "unknown"
@@ -61,12 +60,8 @@ class PrometheusSink:
 
     def on_tick(self, monitor: Any) -> None:
         agg = monitor.aggregate
-        lags = list(agg.recent_lags)
-        new = agg.lag_n - self._lag_count
-        if new > 0:
-            for _, lag in lags[-new:]:
-                self.metrics["lag"].observe(lag)
-            self._lag_count = agg.lag_n
+        for _, lag in monitor.new_lags:
+            self.metrics["lag"].observe(lag)
         pool = agg.pool
         if pool["total"] is not None:
             self.metrics["pool_total"].set(pool["total"])
