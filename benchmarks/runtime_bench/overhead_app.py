@@ -1,0 +1,54 @@
+"""The apps of the overhead benchmark: one trivial JSON route, instrumented four ways.
+
+uvicorn builds them with ``--factory runtime_bench.overhead_app:<name>``; the asyncio-debug
+variant is ``bare`` with ``PYTHONASYNCIODEBUG=1`` in the environment (see ``asyncio_debug``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from runtime_bench import asyncio_debug
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    asyncio_debug.configure()  # every variant: only PYTHONASYNCIODEBUG=1 makes it do anything
+    yield
+
+
+def bare() -> FastAPI:
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/json")
+    async def json_route() -> dict[str, object]:
+        return {"ok": True, "service": "bench", "items": [1, 2, 3]}
+
+    return app
+
+
+def loopsafe_no_prometheus() -> FastAPI:
+    import loopsafe
+
+    app = bare()
+    loopsafe.install(app, prometheus=False)
+    return app
+
+
+def loopsafe_prometheus() -> FastAPI:
+    import loopsafe
+
+    app = bare()
+    loopsafe.install(app)  # prometheus_client is installed: the Prometheus sink is on
+    return app
+
+
+def instrumentator() -> FastAPI:
+    from prometheus_fastapi_instrumentator import Instrumentator
+
+    app = bare()
+    Instrumentator().instrument(app)
+    return app
