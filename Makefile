@@ -48,7 +48,7 @@ test-pythons:
 	  fi; \
 	  echo "== python$$v"; \
 	  [ -x .venv-$$v/bin/python ] || $$py -m venv .venv-$$v || exit 1; \
-	  .venv-$$v/bin/python -m pip --disable-pip-version-check -q install -e . pytest || exit 1; \
+	  .venv-$$v/bin/python -m pip --disable-pip-version-check -q install -e . pytest pytest-asyncio || exit 1; \
 	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider tests/check tests/cli || exit 1; \
 	done
 
