@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
-import os
-import platform
 import re
 import shlex
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from speed.report import machine_info  # one reader of the machine's facts for every benchmark
 
 BENCH_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = BENCH_DIR.parent
@@ -40,28 +39,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for raw in Path("/proc/cpuinfo").read_text().splitlines():
-            if raw.startswith("model name"):
-                cpu = raw.split(":", 1)[1].strip()
-                break
-    ram = "unknown"
-    with contextlib.suppress(OSError):
-        for raw in Path("/proc/meminfo").read_text().splitlines():
-            if raw.startswith("MemTotal:"):
-                ram = f"{int(raw.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    return {
-        "nproc": str(len(os.sched_getaffinity(0))),
-        "cpu": cpu,
-        "ram": ram,
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "os": platform.platform(),
-    }
 
 
 def git_commit() -> str | None:
@@ -112,7 +89,7 @@ def wrk_version() -> str:
 
 
 def machine_lines(packages: dict[str, str]) -> list[str]:
-    info = machine()
+    info = machine_info()
     return [
         "Machine:",
         "",
