@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from loopsafe import __version__
 from loopsafe._errors import LoopsafeError, UsageError
-from loopsafe.cli import check, rules
+from loopsafe.cli import check, probe, rules
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     check.add_parser(sub)
     rules.add_parsers(sub)
+    probe.add_parser(sub)
     return parser
 
 

@@ -160,6 +160,13 @@ class Monitor:
                 watchdog.join(timeout=2)
             self._on_tick()  # last figures in
 
+    def stuck_for(self) -> float:
+        """Seconds since the loop last ticked: about 0 when it is free. Safe from any thread."""
+        heartbeat = self._heartbeat
+        if heartbeat is None or not heartbeat.running:
+            return 0.0
+        return max(0.0, time.monotonic() - heartbeat.last_tick - self.interval)
+
     def _install_task_factory(self, loop: asyncio.AbstractEventLoop) -> None:
         """Tasks a request spawns (BaseHTTPMiddleware's call_next, task groups, gather) serve that
         request: a chained task factory hands them the creating task's request. Costs nothing
