@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from loopsafe import __version__
 from loopsafe._errors import LoopsafeError, UsageError
-from loopsafe.cli import check, probe, rules
+from loopsafe.cli import check, doctor, probe, rules
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parser(sub)
     rules.add_parsers(sub)
     probe.add_parser(sub)
+    doctor.add_parser(sub)
     return parser
 
 

@@ -133,6 +133,8 @@ def options_from(args: argparse.Namespace, app: str | None, url: str | None) -> 
             raise UsageError(
                 f"--{flag.replace('_', '-')} must be positive (--{flag.replace('_', '-')})"
             )
+    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
+        raise UsageError(f"cannot write {args.html}: its directory does not exist (--html)")
     if app is not None and not os.path.isdir(args.app_dir):
         raise UsageError(f"--app-dir {args.app_dir} is not a directory (--app-dir)")
     return ProbeOptions(

@@ -96,12 +96,12 @@ def group_stalls(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "culprit": event.get("culprit"),
                 "user_frame": event.get("user_frame"),
                 "stack": event.get("stack") or [],
-                "started_at": [],
+                "events": [],  # [started_at, duration_s] of each stall
             }
         group["count"] += 1
         group["total_s"] = round(group["total_s"] + event["duration_s"], 6)
         group["max_s"] = max(group["max_s"], event["duration_s"])
-        group["started_at"].append(event.get("started_at"))
+        group["events"].append([event.get("started_at"), event["duration_s"]])
     return sorted(groups.values(), key=lambda g: -g["total_s"])
 
 
@@ -309,7 +309,7 @@ class Prober:
                         culprit,
                     ),
                     "stack": stack,
-                    "started_at": [time.time() - snapshot["stuck_s"]],
+                    "events": [[time.time() - snapshot["stuck_s"], snapshot["stuck_s"]]],
                 }
             ]
             result.reason = (
