@@ -65,6 +65,11 @@ async def freeze() -> None:
     time.sleep(4)  # culprit: freeze
 
 
+@app.get("/after-freeze")
+async def after_freeze() -> dict[str, bool]:
+    return {"ok": True}
+
+
 @app.websocket("/ws")
 async def ws(websocket: WebSocket) -> None:
     await websocket.accept()

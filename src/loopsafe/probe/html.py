@@ -57,7 +57,7 @@ def lag_plot(result: ProbeResult, width: int = 1060, height: int = 260) -> str:
         for at, duration in group.get("events") or []
         if at is not None
     ]
-    peak = max([v for _, v in result.lag] + [s[1] for s in stalls] + [0.05])
+    peak = float(max([v for _, v in result.lag] + [s[1] for s in stalls] + [0.05]))
     peak_ms = peak * 1000 * 1.1
 
     def x(t: float) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -228,7 +229,8 @@ def serve(args: argparse.Namespace, ready: Any) -> int:
         finally:
             watcher.cancel()
 
-    asyncio.run(main())
+    with contextlib.suppress(SystemExit):  # uvicorn exits when the lifespan startup fails
+        asyncio.run(main())
     control.shutdown()
     if not server.started:
         raise StartError(
