@@ -2,7 +2,7 @@
 
 The serialization factor is the wall time of n concurrent requests over the best they could take:
 one request's time plus the fixed cost of n requests (measured on an empty endpoint in the same
-server), or the loop's own CPU time outside stalls when the route is CPU-heavy, whichever is
+server), or the server's CPU time outside stalls when the route is CPU-heavy, whichever is
 larger. 1.0 is perfect overlap; n means the requests ran one after another.
 """
 
@@ -244,11 +244,13 @@ class Prober:
         if after is not None and before is not None and middle is not None:
             events = self._new_stalls(after)
             result.stalls = group_stalls(events)
-            if "loop_cpu_s" in after:
+            if "cpu_s" in after:
+                # CPU time cannot overlap beyond what the GIL and the cores allow: the server's
+                # CPU time outside stalls is a floor for the concurrent run, so CPU-heavy
+                # routes are not called serial for being CPU-heavy.
                 late = [e for e in events if (e.get("started_at") or 0) >= started_wall - 0.01]
                 blocked = sum(e["duration_s"] for e in late)
-                cpu = after["loop_cpu_s"] - middle["loop_cpu_s"] - blocked
-                ideal = max(ideal, cpu)
+                ideal = max(ideal, after["cpu_s"] - middle["cpu_s"] - blocked)
             result.threadpool = {
                 "saturation_events": after["threadpool"].get("saturation_events", 0)
                 - before["threadpool"].get("saturation_events", 0),

@@ -58,6 +58,13 @@ class Aggregate:
         self.culprit_frames: dict[str, dict[str, Any]] = {}
         self.routes: dict[str, _Route] = {}
         self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
+        self.host_pauses: dict[str, Any] = {
+            "count": 0,
+            "starved": 0,
+            "frozen": 0,
+            "total_s": 0.0,
+            "max_s": 0.0,
+        }
         self.lag_sum = 0.0
         self.lag_n = 0
         self.lag_max = 0.0
@@ -79,6 +86,15 @@ class Aggregate:
                 route = self.routes.setdefault(event.route, _Route())
                 route.stalls += 1
                 route.blocked_s += event.duration_s
+
+    def add_host_pause(self, cause: str, duration: float) -> None:
+        """A late loop the host caused (starved of CPU, or the process frozen): not a stall."""
+        with self._lock:
+            pauses = self.host_pauses
+            pauses["count"] += 1
+            pauses[cause] += 1
+            pauses["total_s"] = round(pauses["total_s"] + duration, 6)
+            pauses["max_s"] = round(max(pauses["max_s"], duration), 6)
 
     def add_lag(self, when: float, lag: float) -> None:
         i = 0
@@ -122,6 +138,7 @@ class Aggregate:
         return {
             "stalls": [e.to_json() for e in events],
             "stall_count": self.stall_count,
+            "host_pauses": dict(self.host_pauses),
             "blocked_s_total": round(self.blocked_s, 6),
             "culprits": [
                 {

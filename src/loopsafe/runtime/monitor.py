@@ -142,6 +142,8 @@ class Monitor:
                 on_stall=self._on_stall,
                 on_tick=self._on_tick,
                 span_of=self._otel.span_of if self._otel is not None else None,
+                loop_native_id=threading.get_native_id(),
+                on_host_pause=self.aggregate.add_host_pause,
             )
             self._watchdog.start()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from loopsafe.runtime import stacks
 from loopsafe.runtime.heartbeat import Heartbeat
+from loopsafe.runtime.schedstat import Spell, ThreadClock
 
 log = logging.getLogger("loopsafe.runtime")
 
@@ -67,8 +68,12 @@ class Watchdog(threading.Thread):
         on_stall: Callable[[StallEvent], None],
         on_tick: Callable[[list[tuple[float, float]]], None],
         span_of: Callable[[Any], Any] | None = None,
+        loop_native_id: int | None = None,
+        on_host_pause: Callable[[str, float], None] | None = None,
     ) -> None:
         super().__init__(name="loopsafe-watchdog", daemon=True)
+        self.loop_native_id = loop_native_id
+        self.on_host_pause = on_host_pause
         self.span_of = span_of
         self.heartbeat = heartbeat
         self.loop_thread_id = loop_thread_id
@@ -90,42 +95,73 @@ class Watchdog(threading.Thread):
         owner: tuple[str | None, str | None, str | None, Any] = (None, None, None, None)
         started_at = 0.0
         spell = 0.0  # the largest lag seen since the busy spell began
+        sched = Spell()  # what the threads did during the spell
         lags = self.heartbeat.lags
         # Sample once the loop is late by more than two heartbeats: short spells stay free.
         late = max(self.heartbeat.interval * 2, self.poll)
-        while not self._stopping.wait(self.poll):
-            try:
-                # Only the ticks since the last poll: the cost per poll does not grow with uptime.
-                new: list[tuple[float, float]] = []
-                while lags:
-                    new.append(lags.popleft())
-                last = self.heartbeat.last_tick
-                now = time.monotonic()
-                if busy_since is not None:
-                    for tick, lag in new:
-                        if tick > busy_since and lag > spell:
-                            spell = lag
-                if now - last > late:
-                    if busy_since != last:
-                        busy_since, samples, spell = last, [], 0.0
-                        started_at = time.time() - (now - last)
-                        owner = self._owner()
-                    stack = stacks.sample(self.loop_thread_id)
-                    if stack:
-                        samples.append(stack)
-                elif busy_since is not None:
-                    # The loop ticked again: was that spell a stall?
-                    duration = spell or now - busy_since - self.heartbeat.interval
-                    if duration >= self.threshold:
-                        self.on_stall(self._event(started_at, duration, samples, owner))
-                    elif owner[3] is not None:
-                        owner[3].stalling = False
-                    busy_since, samples = None, []
-                self.on_tick(new)
-            except Exception:  # the monitor must never take the app down
-                if not self._failed:
-                    self._failed = True
-                    log.exception("loopsafe watchdog failed; stall detection continues")
+        clocks = _Clocks(self.loop_native_id, self.poll)
+        try:
+            while not self._stopping.wait(self.poll):
+                try:
+                    # Only the ticks since the last poll: the cost does not grow with uptime.
+                    new: list[tuple[float, float]] = []
+                    while lags:
+                        new.append(lags.popleft())
+                    last = self.heartbeat.last_tick
+                    now = time.monotonic()
+                    step = clocks.step(now)
+                    if busy_since is not None:
+                        sched.add(step)
+                        for tick, lag in new:
+                            if tick > busy_since and lag > spell:
+                                spell = lag
+                    if now - last > late:
+                        if busy_since != last:
+                            if busy_since is not None:  # the loop ticked between two spells
+                                self._finish(spell, started_at, samples, owner, sched)
+                            busy_since, samples, spell, sched = last, [], 0.0, step
+                            started_at = time.time() - (now - last)
+                            owner = self._owner()
+                        stack = stacks.sample(self.loop_thread_id)
+                        if stack:
+                            samples.append(stack)
+                    elif busy_since is not None:
+                        # The loop ticked again: was that spell a stall?
+                        duration = spell or now - busy_since - self.heartbeat.interval
+                        self._finish(duration, started_at, samples, owner, sched)
+                        busy_since, samples = None, []
+                    else:
+                        # A spell between two polls that no poll saw late (the loop held the
+                        # GIL in C code, so this thread could not run): known from the lag only.
+                        worst = max(new, key=lambda t: t[1], default=None)
+                        if worst is not None and worst[1] >= self.threshold:
+                            begun = time.time() - (now - worst[0]) - worst[1]
+                            self._finish(worst[1], begun, [], (None, None, None, None), step)
+                    self.on_tick(new)
+                except Exception:  # the monitor must never take the app down
+                    if not self._failed:
+                        self._failed = True
+                        log.exception("loopsafe watchdog failed; stall detection continues")
+        finally:
+            clocks.close()
+
+    def _finish(
+        self,
+        duration: float,
+        started_at: float,
+        samples: list[tuple[stacks.Frame, ...]],
+        owner: tuple[str | None, str | None, str | None, Any],
+        sched: Spell,
+    ) -> None:
+        """Report a spell that lasted ``duration``: a stall, a host pause, or nothing."""
+        cause = sched.host_caused(duration) if duration >= self.threshold else None
+        if duration >= self.threshold and cause is None:
+            self.on_stall(self._event(started_at, duration, samples, owner))
+            return
+        if cause is not None and self.on_host_pause is not None:
+            self.on_host_pause(cause, duration)
+        if owner[3] is not None:
+            owner[3].stalling = False
 
     def _owner(self) -> tuple[str | None, str | None, str | None, Any]:
         try:
@@ -170,3 +206,37 @@ class Watchdog(threading.Thread):
         )
         self._next_id += 1
         return event
+
+
+class _Clocks:
+    """Per poll: how long the watchdog itself went without running, and what the loop thread
+    and the watchdog did meanwhile (zeros where /proc is not there)."""
+
+    def __init__(self, loop_native_id: int | None, poll: float) -> None:
+        self.poll = poll
+        self.loop = ThreadClock.open(loop_native_id) if loop_native_id else None
+        self.own = ThreadClock.open(threading.get_native_id())
+        self.previous = time.monotonic()
+        self.loop_last = self.loop.read() if self.loop else None
+        self.own_last = self.own.read() if self.own else None
+
+    def step(self, now: float) -> Spell:
+        step = Spell(watchdog_gap=max(0.0, now - self.previous - self.poll))
+        self.previous = now
+        if self.loop is not None:
+            current = self.loop.read()
+            if current is not None and self.loop_last is not None:
+                step.loop_cpu = current[0] - self.loop_last[0]
+                step.loop_wait = current[1] - self.loop_last[1]
+            self.loop_last = current
+        if self.own is not None:
+            current = self.own.read()
+            if current is not None and self.own_last is not None:
+                step.watchdog_wait = current[1] - self.own_last[1]
+            self.own_last = current
+        return step
+
+    def close(self) -> None:
+        for clock in (self.loop, self.own):
+            if clock is not None:
+                clock.close()
