@@ -17,7 +17,7 @@ def test_all_is_a_sorted_tuple_of_existing_names() -> None:
     # package holds the pytest11 plugin, so pytest rewrites it).
     public = {n for n in vars(loopsafe) if not n.startswith(("_", "@"))}
     public -= {"annotations", "TYPE_CHECKING", "Any"}
-    submodules = {"check", "cli", "config", "runtime", "pytest_plugin", "testing"}
+    submodules = {"check", "cli", "config", "probe", "runtime", "pytest_plugin", "testing"}
     assert public <= set(loopsafe.__all__) | submodules
 
 

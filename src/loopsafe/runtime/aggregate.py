@@ -106,19 +106,17 @@ class Aggregate:
         self.lag_max = max(self.lag_max, lag)
         self.recent_lags.append((when, lag))
 
-    def request_started(self, route: str) -> None:
+    def record_request(self, route: str, seconds: float, error: bool) -> None:
+        """One finished request (in-flight counts come from the monitor's live registry)."""
         r = self.routes.get(route)
         if r is None:
             r = self.routes.setdefault(route, _Route())
-        r.in_flight += 1
-
-    def request_finished(self, route: str, seconds: float, error: bool) -> None:
-        r = self.routes[route]
-        r.in_flight -= 1
         r.requests += 1
         r.total_s += seconds
-        r.max_s = max(r.max_s, seconds)
-        r.errors += error
+        if seconds > r.max_s:
+            r.max_s = seconds
+        if error:
+            r.errors += 1
         r.latencies.append(seconds)
 
     def add_pool_sample(self, when: float, total: int, used: int, waiting: int) -> None:

@@ -27,7 +27,7 @@ class LoopSafeMiddleware:
         monitor = self.monitor
         if not monitor.running:
             monitor.start()  # a server without lifespan support: start on the first request
-        if monitor.exempt_path(scope.get("path", "")):
+        if scope["path"].startswith(monitor.exempt):
             await self.app(scope, receive, send)
             return
         info = monitor.request_started(scope)  # type: ignore[arg-type]

@@ -113,6 +113,7 @@ class Monitor:
         self._lock = threading.Lock()
         self._failed: set[str] = set()
         self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
+        self._labels: dict[tuple[Any, int, Any], tuple[Any, str]] = {}
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
 
@@ -215,9 +216,16 @@ class Monitor:
         task = asyncio.current_task()
         if task is not None:
             self.requests.pop(task, None)
-        route = route_label(info.scope)
-        self.aggregate.request_started(route)
-        self.aggregate.request_finished(route, time.perf_counter() - info.started, error)
+        seconds = time.perf_counter() - info.started
+        scope = info.scope
+        # The label of a route object is built once: this runs for every request.
+        key = (scope.get("method"), id(scope.get("route")), scope.get("root_path"))
+        cached = self._labels.get(key)
+        if cached is None or cached[0] is not scope.get("route"):
+            if len(self._labels) > 10_000:  # routes made per request: do not grow without end
+                self._labels.clear()
+            cached = self._labels[key] = (scope.get("route"), route_label(scope))
+        self.aggregate.record_request(cached[1], seconds, error)
         if info.pending:  # the watchdog reports them: no sink runs on the loop
             self._ready.extend(info.pending)
             info.pending = []
