@@ -62,14 +62,17 @@ class Spell:
         self.watchdog_gap = max(self.watchdog_gap, step.watchdog_gap)
         self.watchdog_wait += step.watchdog_wait
 
-    def host_caused(self, duration: float) -> str | None:
-        """ "starved" or "frozen" when the host, not the app, held the loop up; else None."""
-        if self.loop_wait >= 0.5 * duration:
+    def host_caused(self, duration: float, threshold: float) -> str | None:
+        """ "starved" or "frozen" when the loop would not have been late by ``threshold``
+        without the host; else None: the app held the loop (on a CPU, or in a blocking call)
+        that long itself, even if a busy host made it longer."""
+        if duration - self.loop_wait < threshold:
             return "starved"
-        if (
+        frozen = (
             self.watchdog_gap >= 0.5 * duration
             and self.loop_cpu < 0.25 * duration
             and self.watchdog_wait < 0.25 * self.watchdog_gap
-        ):
+        )
+        if frozen and duration - self.watchdog_gap < threshold:
             return "frozen"
         return None

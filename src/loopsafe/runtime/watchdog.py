@@ -131,12 +131,14 @@ class Watchdog(threading.Thread):
                         self._finish(duration, started_at, samples, owner, sched)
                         busy_since, samples = None, []
                     else:
-                        # A spell between two polls that no poll saw late (the loop held the
-                        # GIL in C code, so this thread could not run): known from the lag only.
-                        worst = max(new, key=lambda t: t[1], default=None)
-                        if worst is not None and worst[1] >= self.threshold:
-                            begun = time.time() - (now - worst[0]) - worst[1]
-                            self._finish(worst[1], begun, [], (None, None, None, None), step)
+                        # A spell no poll saw late (after a freeze, the loop may run before this
+                        # thread does): with no stack it cannot be blamed on a line, but it can
+                        # still be told to be the host's.
+                        worst = max((lag for _, lag in new), default=0.0)
+                        if worst >= self.threshold and self.on_host_pause is not None:
+                            cause = step.host_caused(worst, self.threshold)
+                            if cause is not None:
+                                self.on_host_pause(cause, worst)
                     self.on_tick(new)
                 except Exception:  # the monitor must never take the app down
                     if not self._failed:
@@ -154,7 +156,7 @@ class Watchdog(threading.Thread):
         sched: Spell,
     ) -> None:
         """Report a spell that lasted ``duration``: a stall, a host pause, or nothing."""
-        cause = sched.host_caused(duration) if duration >= self.threshold else None
+        cause = sched.host_caused(duration, self.threshold) if duration >= self.threshold else None
         if duration >= self.threshold and cause is None:
             self.on_stall(self._event(started_at, duration, samples, owner))
             return
