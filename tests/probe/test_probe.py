@@ -98,6 +98,9 @@ def test_probe_finds_blocking_serializing_and_hanging_routes(
     assert freeze["stalls"][0]["user_frame"]["line"] == culprit_line("freeze")
     assert "server restarted" in freeze["reason"]
     assert routes["GET /after-freeze"]["verdict"] is not None
+    # The lag series spans both servers: the one restarted and the new one.
+    assert any(t < freeze["started_at"] for t, _ in data["lag"])
+    assert any(t > freeze["ended_at"] for t, _ in data["lag"])
 
     assert routes["POST /items"]["verdict"] is None
     assert "--unsafe" in routes["POST /items"]["reason"]

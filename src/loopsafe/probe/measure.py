@@ -125,6 +125,7 @@ class Prober:
         self.max_time = max_time
         self.progress = progress or (lambda route: None)
         self._last_id = 0
+        self._lag: list[tuple[float, float]] = []
 
     async def run(self, planned: list[PlannedRequest]) -> ProbeResult:
         import httpx
@@ -160,10 +161,22 @@ class Prober:
                 self.progress(request.route)
                 result.routes.append(await self._route(client, request, overhead))
         result.ended_at = time.time()
-        series = await asyncio.to_thread(self.target.get, "/series")
-        if series:
-            result.lag = [(t, v) for t, v in series["points"] if t >= result.started_at - 1]
+        await self._collect_lag()
+        result.lag = [(t, v) for t, v in self._lag if t >= result.started_at - 1]
         return result
+
+    async def _collect_lag(self) -> None:
+        """Keep the server's lag series (before a restart too: a new server starts a new one)."""
+        series = await asyncio.to_thread(self.target.get, "/series")
+        newest = self._lag[-1][0] if self._lag else 0.0
+        for t, v in (series or {}).get("points", []):
+            if t > newest:
+                self._lag.append((t, v))
+
+    async def _restart(self) -> None:
+        await self._collect_lag()
+        await asyncio.to_thread(self.target.restart)
+        self._last_id = 0
 
     async def _snapshot(self) -> dict[str, Any] | None:
         data: dict[str, Any] | None = await asyncio.to_thread(self.target.get, "/snapshot")
@@ -228,29 +241,49 @@ class Prober:
                 await self._send(client, request)
             singles.append(time.perf_counter() - start)
         single = min(singles)
-        middle = await self._snapshot()
-        started_wall = time.time()
-        start = time.perf_counter()
-        outcomes = await asyncio.gather(
-            *(self._send(client, request) for _ in range(self.n)), return_exceptions=True
-        )
-        concurrent = time.perf_counter() - start
-        await asyncio.sleep(SETTLE_S)
-        after = await self._snapshot()
+        all_events: list[dict[str, Any]] = []
+        outcomes: list[Any] = []
+        best: tuple[float, float, float] | None = None  # (factor, concurrent, ideal)
+        after: dict[str, Any] | None = None
+        # A factor above the limit with no stall is measured again (up to three times, the best
+        # kept): a busy machine can slow one run, a lock or a small pool slows every run.
+        for _ in range(3):
+            middle = await self._snapshot()
+            started_wall = time.time()
+            start = time.perf_counter()
+            outcomes = await asyncio.gather(
+                *(self._send(client, request) for _ in range(self.n)), return_exceptions=True
+            )
+            concurrent = time.perf_counter() - start
+            await asyncio.sleep(SETTLE_S)
+            after = await self._snapshot()
+            ideal = single + overhead
+            if after is not None and middle is not None:
+                events = self._new_stalls(after)
+                all_events.extend(events)
+                if "cpu_s" in after:
+                    # CPU time cannot overlap beyond what the GIL and the cores allow: the
+                    # server's CPU time outside stalls is a floor for the concurrent run, so
+                    # CPU-heavy routes are not called serial for being CPU-heavy.
+                    blocked = sum(
+                        e["duration_s"]
+                        for e in events
+                        if (e.get("started_at") or 0) >= started_wall - 0.01
+                    )
+                    ideal = max(ideal, after["cpu_s"] - middle["cpu_s"] - blocked)
+            factor = concurrent / ideal if ideal > 0 else float("inf")
+            if best is None or factor < best[0]:
+                best = (factor, concurrent, ideal)
+            timed_out = any(isinstance(o, httpx.TimeoutException) for o in outcomes)
+            if all_events or timed_out or best[0] <= self.max_factor:
+                break
+        assert best is not None
         result.ended_at = time.time()
         result.failed_requests = sum(isinstance(o, BaseException) for o in outcomes)
-        result.single_s, result.concurrent_s = round(single, 6), round(concurrent, 6)
-        ideal = single + overhead
-        if after is not None and before is not None and middle is not None:
-            events = self._new_stalls(after)
-            result.stalls = group_stalls(events)
-            if "cpu_s" in after:
-                # CPU time cannot overlap beyond what the GIL and the cores allow: the server's
-                # CPU time outside stalls is a floor for the concurrent run, so CPU-heavy
-                # routes are not called serial for being CPU-heavy.
-                late = [e for e in events if (e.get("started_at") or 0) >= started_wall - 0.01]
-                blocked = sum(e["duration_s"] for e in late)
-                ideal = max(ideal, after["cpu_s"] - middle["cpu_s"] - blocked)
+        result.single_s, result.concurrent_s = round(single, 6), round(best[1], 6)
+        ideal = best[2]
+        if after is not None and before is not None:
+            result.stalls = group_stalls(all_events)
             result.threadpool = {
                 "saturation_events": after["threadpool"].get("saturation_events", 0)
                 - before["threadpool"].get("saturation_events", 0),
@@ -260,7 +293,7 @@ class Prober:
         else:
             result.stalls = None
         result.ideal_s = round(ideal, 6)
-        result.serialization_factor = round(concurrent / ideal, 2) if ideal > 0 else None
+        result.serialization_factor = round(best[0], 2) if ideal > 0 else None
         if any(isinstance(o, httpx.TimeoutException) for o in outcomes):
             result.verdict = "hangs"
             result.reason = f"{result.failed_requests} of {self.n} concurrent requests timed out"
@@ -318,7 +351,7 @@ class Prober:
                 f"no answer within {self.timeout:g} s: the event loop has been blocked for "
                 f"{snapshot['stuck_s']:.1f} s at {user.path}:{user.line} (server restarted)"
             )
-            await asyncio.to_thread(self.target.restart)
+            await self._restart()
         else:
             result.reason = (
                 f"no answer within {self.timeout:g} s while the event loop stayed free: an await "
@@ -332,8 +365,7 @@ class Prober:
         snapshot = await self._snapshot()
         dead = not self.target.alive()
         if dead or (snapshot is not None and snapshot.get("stuck_s", 0) > 1):
-            await asyncio.to_thread(self.target.restart)
-            self._last_id = 0
+            await self._restart()
             note = "the server died and was restarted" if dead else "server restarted"
             result.reason = f"{result.reason} ({note})" if result.reason else note
 

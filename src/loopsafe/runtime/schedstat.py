@@ -10,6 +10,7 @@ every late heartbeat counts as a stall.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -41,10 +42,8 @@ class ThreadClock:
             return None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.close(self._fd)
-        except OSError:
-            pass
 
 
 @dataclass(slots=True)
