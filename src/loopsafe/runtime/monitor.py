@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from loopsafe._errors import ConfigError
@@ -31,8 +31,9 @@ class RequestInfo:
     scope: dict[str, Any]
     started: float
     number: int
+    task: Any = None  # the asyncio task serving it
     # Stalls before routing matched (in a middleware): reported once the route is known.
-    pending: list[StallEvent] = field(default_factory=list)
+    pending: list[StallEvent] | None = None
     span: Any = None  # OpenTelemetry span, with the OTel sink on
     stalling: bool = False  # the watchdog saw this request's task block and has not reported yet
 
@@ -113,13 +114,11 @@ class Monitor:
         self._lock = threading.Lock()
         self._failed: set[str] = set()
         self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
+        self.running = False  # a plain attribute: the middleware reads it on every request
+        self.otel = self._otel is not None
         self._labels: dict[tuple[Any, int, Any], tuple[Any, str]] = {}
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._watchdog is not None
 
     def start(self) -> None:
         """Start on the running loop: heartbeat on the loop, watchdog in its own thread."""
@@ -147,6 +146,7 @@ class Monitor:
                 on_host_pause=self.aggregate.add_host_pause,
             )
             self._watchdog.start()
+            self.running = True
 
     def stop(self) -> None:
         """Stop the heartbeat and join the watchdog thread (it wakes at once when told to stop)."""
@@ -157,6 +157,7 @@ class Monitor:
             if self.strict is not None and self._watchdog is not None:
                 self.strict.deactivate()
             watchdog, self._watchdog = self._watchdog, None
+            self.running = False
         if watchdog is not None:
             watchdog.stop()
             if watchdog is not threading.current_thread():
@@ -206,17 +207,15 @@ class Monitor:
         task = asyncio.current_task()
         if task is None:
             return None
-        info = RequestInfo(scope, time.perf_counter(), next(_request_ids))
+        info = RequestInfo(scope, time.perf_counter(), next(_request_ids), task)
         if self._otel is not None:
             info.span = self._otel.current_span()
         self.requests[task] = info
         return info
 
     def request_finished(self, info: RequestInfo, error: bool) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.requests.pop(task, None)
         seconds = time.perf_counter() - info.started
+        self.requests.pop(info.task, None)
         scope = info.scope
         # The label of a route object is built once: this runs for every request.
         key = (scope.get("method"), id(scope.get("route")), scope.get("root_path"))
@@ -228,7 +227,7 @@ class Monitor:
         self.aggregate.record_request(cached[1], seconds, error)
         if info.pending:  # the watchdog reports them: no sink runs on the loop
             self._ready.extend(info.pending)
-            info.pending = []
+            info.pending = None
 
     # -- watchdog side -----------------------------------------------------------------------
 
@@ -246,7 +245,10 @@ class Monitor:
     def _on_stall(self, event: StallEvent) -> None:
         info = event.request
         if info is not None and "route" not in info.scope and info in self.requests.values():
-            info.pending.append(event)  # routing has not matched yet: wait for the route
+            # Routing has not matched yet: wait for the route.
+            if info.pending is None:
+                info.pending = []
+            info.pending.append(event)
             return
         self._report(event)
 
@@ -267,10 +269,6 @@ class Monitor:
             if not info.stalling:
                 return
             await asyncio.sleep(self.threshold / 4)
-
-    @property
-    def otel(self) -> bool:
-        return self._otel is not None
 
     def _on_tick(self, lags: list[tuple[float, float]] | None = None) -> None:
         while self._ready:
