@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loopsafe.runtime import stacks
+from loopsafe.runtime.schedstat import ThreadClock
 
 __all__ = ["BlockDetector", "ConcurrencyResult", "Stall", "assert_concurrent"]
 
@@ -54,6 +55,10 @@ class _Running:
     started: float
     thread_id: int
     samples: list[tuple[stacks.Frame, ...]] = field(default_factory=list)
+    native_id: int = 0
+    # The thread's run-queue wait when the watchdog first saw the callback run long: a busy
+    # host that kept the thread off the CPU is not the code's stall.
+    waited_before: float | None = None
 
 
 class BlockDetector:
@@ -66,6 +71,7 @@ class BlockDetector:
         self.threshold = threshold
         self.stalls: list[Stall] = []
         self._running: dict[int, _Running] = {}
+        self._clocks: dict[int, ThreadClock | None] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._watch, name="loopsafe-test-watchdog", daemon=True
@@ -85,6 +91,9 @@ class BlockDetector:
         BlockDetector._active = None
         self._stop.set()
         self._thread.join(timeout=2)
+        for clock in self._clocks.values():
+            if clock is not None:
+                clock.close()
 
     def _watch(self) -> None:
         poll = min(0.01, self.threshold / 4)
@@ -92,11 +101,25 @@ class BlockDetector:
             now = time.perf_counter()
             for running in list(self._running.values()):
                 if now - running.started > self.threshold / 2:
+                    if running.waited_before is None:
+                        running.waited_before = self._waited(running.native_id)
                     stack = stacks.sample(running.thread_id)
                     if stack:
                         running.samples.append(stack)
 
+    def _waited(self, native_id: int) -> float:
+        """Seconds thread ``native_id`` has spent runnable but without a CPU (0 off Linux)."""
+        if native_id not in self._clocks:
+            self._clocks[native_id] = ThreadClock.open(native_id)
+        clock = self._clocks[native_id]
+        reading = clock.read() if clock is not None else None
+        return reading[1] if reading is not None else 0.0
+
     def _finished(self, running: _Running, duration: float) -> None:
+        if running.waited_before is not None:
+            starved = self._waited(running.native_id) - running.waited_before
+            if duration - starved < self.threshold:
+                return  # the host held the thread up, not the callback
         culprit = user = None
         stack: tuple[stacks.Frame, ...] = ()
         if running.samples:
@@ -119,7 +142,7 @@ def _timed_run(handle: asyncio.Handle) -> None:
         BlockDetector._original(handle)
         return
     ident = threading.get_ident()
-    running = _Running(time.perf_counter(), ident)
+    running = _Running(time.perf_counter(), ident, native_id=threading.get_native_id())
     detector._running[ident] = running
     try:
         BlockDetector._original(handle)
