@@ -7,11 +7,14 @@ import asyncio
 import threading
 import time
 
-from fastapi import FastAPI, WebSocket
+from fastapi import APIRouter, FastAPI, WebSocket
 from pydantic import BaseModel
 
 app = FastAPI()
 _lock = threading.Lock()
+# Routes of an included router (FastAPI >= 0.120 keeps them behind one router entry).
+v1 = APIRouter(prefix="/v1")
+nested = APIRouter(prefix="/nested")
 
 
 class Item(BaseModel):
@@ -68,6 +71,15 @@ async def freeze() -> None:
 @app.get("/after-freeze")
 async def after_freeze() -> dict[str, bool]:
     return {"ok": True}
+
+
+@nested.get("/leaf/{leaf_id}")
+async def leaf(leaf_id: int) -> dict[str, int]:
+    return {"leaf": leaf_id}
+
+
+v1.include_router(nested)
+app.include_router(v1)
 
 
 @app.websocket("/ws")

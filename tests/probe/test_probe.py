@@ -102,6 +102,7 @@ def test_probe_finds_blocking_serializing_and_hanging_routes(
     assert any(t < freeze["started_at"] for t, _ in data["lag"])
     assert any(t > freeze["ended_at"] for t, _ in data["lag"])
 
+    assert routes["GET /v1/nested/leaf/{leaf_id}"]["http_status"] == 200  # included routers
     assert routes["POST /items"]["verdict"] is None
     assert "--unsafe" in routes["POST /items"]["reason"]
     assert "WebSocket" in routes["WEBSOCKET /ws"]["reason"]

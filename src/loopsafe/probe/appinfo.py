@@ -32,6 +32,9 @@ def list_routes(app: Any, prefix: str = "") -> list[dict[str, Any]]:
         path = prefix + str(getattr(route, "path", ""))
         if not prefix and path in builtin:
             continue
+        if callable(getattr(route, "effective_candidates", None)):
+            found.extend(_included(route, prefix))
+            continue
         convertors = getattr(route, "param_convertors", None) or {}
         params = {name: type(conv).__name__ for name, conv in convertors.items()}
         methods = getattr(route, "methods", None)
@@ -44,6 +47,31 @@ def list_routes(app: Any, prefix: str = "") -> list[dict[str, Any]]:
             found.append({"kind": "websocket", "method": "WEBSOCKET", "path": path, "params": {}})
         else:
             found.append({"kind": "mount", "method": "GET", "path": path, "params": params})
+    return found
+
+
+def _included(router: Any, prefix: str) -> list[dict[str, Any]]:
+    """FastAPI >= 0.120 keeps an included router as one entry whose effective routes carry the
+    full path (prefixes combined); nested includes are entries of their own."""
+    found: list[dict[str, Any]] = []
+    try:
+        candidates = router.effective_candidates()
+    except Exception:  # a private FastAPI API: if it changes, the OpenAPI document still helps
+        return found
+    for context in candidates:
+        if callable(getattr(context, "effective_candidates", None)):
+            found.extend(_included(context, prefix))
+            continue
+        path = prefix + str(getattr(context, "path_format", "") or getattr(context, "path", ""))
+        convertors = getattr(context, "param_convertors", None) or {}
+        params = {name: type(conv).__name__ for name, conv in convertors.items()}
+        methods = getattr(context, "methods", None)
+        original = getattr(context, "original_route", None)
+        if methods:
+            for method in sorted(set(methods) - AUTO_METHODS) or ["GET"]:
+                found.append({"kind": "http", "method": method, "path": path, "params": params})
+        elif any(c.__name__ == "WebSocketRoute" for c in type(original).__mro__):
+            found.append({"kind": "websocket", "method": "WEBSOCKET", "path": path, "params": {}})
     return found
 
 
