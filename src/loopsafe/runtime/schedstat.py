@@ -65,7 +65,9 @@ class Spell:
         """ "starved" or "frozen" when the loop would not have been late by ``threshold``
         without the host; else None: the app held the loop (on a CPU, or in a blocking call)
         that long itself, even if a busy host made it longer."""
-        if duration - self.loop_wait < threshold:
+        # The polls' windows reach a little outside the spell, so some wait is counted that was
+        # not in it: only a spell mostly spent waiting for a CPU can be the host's.
+        if self.loop_wait >= 0.5 * duration and duration - self.loop_wait < threshold:
             return "starved"
         frozen = (
             self.watchdog_gap >= 0.5 * duration
