@@ -116,7 +116,7 @@ class Monitor:
         self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
         self.running = False  # a plain attribute: the middleware reads it on every request
         self.otel = self._otel is not None
-        self._labels: dict[tuple[Any, int, Any], tuple[Any, str]] = {}
+        self._labels: dict[tuple[Any, int, int, Any], tuple[Any, Any, str]] = {}
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
 
@@ -217,14 +217,18 @@ class Monitor:
         seconds = time.perf_counter() - info.started
         self.requests.pop(info.task, None)
         scope = info.scope
-        # The label of a route object is built once: this runs for every request.
-        key = (scope.get("method"), id(scope.get("route")), scope.get("root_path"))
+        # The label of a route object is built once: this runs for every request. FastAPI's
+        # route context is in the key: one router included under two prefixes is two routes.
+        route = scope.get("route")
+        fastapi = scope.get("fastapi")
+        context = fastapi.get("effective_route_context") if isinstance(fastapi, dict) else None
+        key = (scope.get("method"), id(route), id(context), scope.get("root_path"))
         cached = self._labels.get(key)
-        if cached is None or cached[0] is not scope.get("route"):
+        if cached is None or cached[0] is not route or cached[1] is not context:
             if len(self._labels) > 10_000:  # routes made per request: do not grow without end
                 self._labels.clear()
-            cached = self._labels[key] = (scope.get("route"), route_label(scope))
-        self.aggregate.record_request(cached[1], seconds, error)
+            cached = self._labels[key] = (route, context, route_label(scope))
+        self.aggregate.record_request(cached[2], seconds, error)
         if info.pending:  # the watchdog reports them: no sink runs on the loop
             self._ready.extend(info.pending)
             info.pending = None
