@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -49,7 +50,7 @@ def test_feed_sends_deltas_without_stacks_and_resumes_from_its_cursor() -> None:
     feed = Feed(monitor, max_age=0)
     body, cursor = feed.message(Cursor())
     head, data = body.decode().rstrip("\n").split("\ndata: ")
-    assert head == "id: 2.102.0\nevent: snapshot"
+    assert head == f"id: {os.getpid()}.2.102.0\nevent: snapshot"
     message = json.loads(data)
     assert [s["id"] for s in message["stalls"]] == [1, 2]
     assert "stack" not in message["stalls"][0] and message["stalls"][0]["stack_depth"] == 3
@@ -76,8 +77,9 @@ def test_feed_passes_the_shedding_state_through() -> None:
 
 
 def test_cursor_from_a_bad_last_event_id_starts_over() -> None:
-    for text in (None, "", "1.2", "a.b.c", "1.2.3.4"):
-        assert Cursor.parse(text) == Cursor()
+    for text in (None, "", "1.2.3", "a.b.c.d", "1.2.3.4.5", f"{os.getpid() + 1}.5.6.7"):
+        assert Cursor.parse(text) == Cursor()  # the last one: another worker's cursor
+    assert Cursor.parse(f"{os.getpid()}.5.6.7") == Cursor(5, 6, 7)
 
 
 def read_events(lines: Iterator[str], count: int) -> list[tuple[str, dict[str, Any]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ MAX_CULPRITS = 50  # culprits per message: the page shows the top ones
 @dataclass(frozen=True, slots=True)
 class Cursor:
     """What a stream has sent: the last stall id and the last second of each series. It travels
-    as the SSE event id, so a reconnecting browser resumes where it left off."""
+    as the SSE event id, so a reconnecting browser resumes where it left off. It names the worker
+    process: with several workers a reconnection may land on another one, which starts over."""
 
     stall: int = 0
     lag: int = 0
@@ -34,13 +36,13 @@ class Cursor:
     @classmethod
     def parse(cls, text: str | None) -> Cursor:
         try:
-            stall, lag, pool = (int(part) for part in (text or "").split("."))
+            pid, stall, lag, pool = (int(part) for part in (text or "").split("."))
         except ValueError:
             return cls()
-        return cls(stall, lag, pool)
+        return cls(stall, lag, pool) if pid == os.getpid() else cls()
 
     def __str__(self) -> str:
-        return f"{self.stall}.{self.lag}.{self.pool}"
+        return f"{os.getpid()}.{self.stall}.{self.lag}.{self.pool}"
 
 
 def dumps(data: Any) -> bytes:

@@ -146,7 +146,8 @@ function renderLag() {
   const { x, y, H, m } = chart(node, {
     t0, t1, yMax, hline: threshold,
     yFormat: (v) => dur(v),
-    series: [{ points, cls: "lag", area: true }],
+    // A point covers its whole second: drawn mid-second, near the stalls that ended in it.
+    series: [{ points: points.map(([t, v]) => [t + 0.5, v]), cls: "lag", area: true }],
   });
   node.dataset.points = String(points.length);
   node.dataset.max = String(highest);
@@ -179,9 +180,9 @@ function renderPool() {
     t0, t1, yMax,
     yFormat: (v) => String(Math.round(v * 10) / 10),
     series: [
-      { points: total <= yMax ? rows.map(([t, v]) => [t, v[0]]) : [], cls: "total" },
-      { points: rows.map(([t, v]) => [t, v[2]]), cls: "waiting" },
-      { points: rows.map(([t, v]) => [t, v[1]]), cls: "used" },
+      { points: total <= yMax ? rows.map(([t, v]) => [t + 0.5, v[0]]) : [], cls: "total" },
+      { points: rows.map(([t, v]) => [t + 0.5, v[2]]), cls: "waiting" },
+      { points: rows.map(([t, v]) => [t + 0.5, v[1]]), cls: "used" },
     ],
   });
   node.dataset.points = String(rows.length);
@@ -339,6 +340,13 @@ function closeStall() {
 // -- the live stream -------------------------------------------------------------------------
 
 function merge(msg) {
+  if (state.snap && msg.pid !== state.snap.pid) {
+    // Several workers: this reconnection reached another one. Its figures are its own.
+    state.lag.clear();
+    state.pool.clear();
+    state.stalls.clear();
+    if (state.selected !== null) closeStall();
+  }
   for (const [t, v] of msg.lag_series || []) state.lag.set(t, v);
   for (const [t, total, used, waiting] of msg.pool_series || []) state.pool.set(t, [total, used, waiting]);
   for (const s of msg.stalls || []) state.stalls.set(s.id, s);
