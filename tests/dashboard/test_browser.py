@@ -55,6 +55,7 @@ def open_dashboard(driver: Any, url: str) -> None:
 def test_page_loads_live_without_console_errors(serve: Any, browser: Any) -> None:
     app, monitor = build()
     server = serve(app)
+    app.middleware_stack.stream_s = 1.0  # the stream ends and the browser resumes it, quietly
     with httpx.Client(timeout=10) as client:
         assert client.get(server.url + "/sync").status_code == 200
     open_dashboard(browser, server.url)
@@ -66,7 +67,8 @@ def test_page_loads_live_without_console_errors(serve: Any, browser: Any) -> Non
     assert css(browser, "#shed-off")[0].is_displayed()  # snapshot() has no "shed" on this branch
     facts = css(browser, "#facts")[0].text
     assert f"pid\n{monitor.snapshot()['pid']}" in facts
-    time.sleep(2.5)  # a few live updates, and a reconnect of the stream
+    time.sleep(3.5)  # a few live updates, and a few reconnects of the stream
+    assert css(browser, "#status")[0].text == "live"
     assert console_errors(browser) == []
 
 
