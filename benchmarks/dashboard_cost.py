@@ -15,6 +15,7 @@ a stream, each later message (a delta), a stack fetched on click, and ``GET .../
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *machine_lines(versions()),
     ]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines.insert(-1, f"- load average when it ended (1, 5, 15 min): {load}")
     markdown = "\n".join(lines)
     print(markdown)
     if args.write_docs:
