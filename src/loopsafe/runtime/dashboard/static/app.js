@@ -102,6 +102,7 @@ function chart(node, { t0, t1, yMax, yFormat, series, hline }) {
   }
   const tStep = [10, 15, 30, 60, 120, 300].find((s) => (t1 - t0) / s <= 7) || 600;
   for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) {
+    if (x(t) < m.l + 24 || x(t) > W - m.r - 24) continue; // a label cut by the edge says nothing
     svg("text", { x: x(t), y: H - 6, "text-anchor": "middle" }, node).textContent = clock(t);
   }
   svg("line", { class: "axis", x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }, node);
