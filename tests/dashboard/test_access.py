@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 import loopsafe
 from loopsafe._errors import ConfigError
+from loopsafe.runtime.dashboard.auth import Access, parse_allow
 from tests.dashboard.conftest import TOKEN, auth, build
 from tests.runtime import stalling_app
 
@@ -143,3 +144,32 @@ def test_bad_options_are_one_line_config_errors(
     with pytest.raises(ConfigError, match=message) as info:
         loopsafe.install(FastAPI(), dashboard=True, **options)
     assert "\n" not in str(info.value)
+
+
+def scope(client: Any, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {"type": "http", "client": client, "headers": headers or [], "query_string": b""}
+
+
+def test_allow_list_addresses_unit() -> None:
+    access = Access(None, parse_allow(["10.1.0.0/16", "::1"]))
+    assert access.check(scope(("10.1.2.3", 5000))) == 200
+    assert access.check(scope(("::ffff:10.1.2.3", 5000))) == 200  # IPv4-mapped IPv6
+    assert access.check(scope(("::1", 5000))) == 200
+    assert access.check(scope(("10.2.0.1", 5000))) == 403
+    assert access.check(scope(None)) == 403  # no client address: refused
+    assert access.check(scope(("/run/app.sock", 0))) == 403  # a unix socket peer
+    with_token = Access("t0k", parse_allow("10.1.0.0/16"))
+    assert with_token.check(scope(("10.1.2.3", 1))) == 401
+    assert with_token.check(scope(("10.1.2.3", 1), [(b"x-loopsafe-token", b"t0k")])) == 200
+    assert with_token.check(scope(("10.9.9.9", 1), [(b"x-loopsafe-token", b"t0k")])) == 403
+
+
+def test_malformed_credentials_are_refused_not_crashed() -> None:
+    access = Access("t0k", ())
+    for headers in (
+        [(b"authorization", b"Basic dDBrOg==")],
+        [(b"authorization", b"Bearer ")],
+        [(b"cookie", b'loopsafe_dashboard="unterminated')],
+        [(b"cookie", b"\xff\xfe")],
+    ):
+        assert access.check(scope(("127.0.0.1", 1), headers)) in (401, 403)

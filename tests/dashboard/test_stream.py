@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -158,3 +159,21 @@ def test_stream_ends_by_itself_and_resumes_from_last_event_id(
         ((_, resumed),) = read_events(response.iter_lines(), 1)
     assert [s["id"] for s in resumed["stalls"]] == [2]  # only what is new
     assert resumed["lag_series"][0][0] >= last["lag_series"][-1][0]
+
+
+def test_snapshots_are_built_off_the_loop(serve: Any, client: httpx.Client) -> None:
+    app, monitor = build()
+    threads: list[str] = []
+    plain = monitor.snapshot
+
+    def recording(max_events: int | None = None) -> dict[str, Any]:
+        threads.append(threading.current_thread().name)
+        return plain(max_events)
+
+    monitor.snapshot = recording
+    server = serve(app)
+    assert client.get(server.url + "/_loopsafe/api", headers=auth()).status_code == 200
+    with client.stream("GET", server.url + "/_loopsafe/events", headers=auth()) as response:
+        assert read_events(response.iter_lines(), 1)
+    assert len(threads) == 2
+    assert server.thread.name not in threads  # the loop runs in the server's thread
