@@ -148,3 +148,18 @@ def test_load_shedding_state_is_shown_when_present(serve: Any, browser: Any) -> 
     priorities = [row.text for row in css(browser, "#shed-priorities tbody tr")]
     assert priorities == ["high accepted 400 · rejected 0", "low accepted 834 · rejected 56"]
     assert console_errors(browser) == []
+
+
+def test_page_starts_over_when_it_reaches_another_worker(serve: Any, browser: Any) -> None:
+    app, monitor = build()
+    server = serve(app)
+    wait_for_stalls(monitor, 1)
+    open_dashboard(browser, server.url)
+    until(lambda: css(browser, "#recent tbody tr"))
+    plain = monitor.snapshot
+    other = plain()["pid"] + 1
+    # What a reconnection to another worker looks like to the page: another pid, its own data.
+    monitor.snapshot = lambda max_events=None: {**plain(max_events), "pid": other}
+    until(lambda: f"pid\n{other}" in css(browser, "#facts")[0].text)
+    assert not css(browser, "#lag-chart .stall-mark[data-id='1']")  # the old worker's stall
+    assert console_errors(browser) == []
