@@ -40,10 +40,10 @@ class _Route:
     blocked_s: float = 0.0
 
 
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
+def _quantile(ordered: list[float], q: float) -> float | None:
+    """``q``-quantile of values already sorted (sorted once for p50 and p99)."""
+    if not ordered:
         return None
-    ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
@@ -150,7 +150,8 @@ class Aggregate:
             events = list(self.events)[-max_events:] if max_events else list(self.events)
             culprits = sorted(self.by_culprit.items(), key=lambda kv: -kv[1].total_s)
             routes = dict(self.routes)
-        lags = [lag for _, lag in list(self.recent_lags)]
+        lags = sorted(lag for _, lag in list(self.recent_lags))
+        latencies = {name: sorted(r.latencies) for name, r in routes.items()}
         return {
             "stalls": [e.to_json() for e in events],
             "stall_count": self.stall_count,
@@ -173,8 +174,8 @@ class Aggregate:
                     "errors": r.errors,
                     "mean_s": round(r.total_s / r.requests, 6) if r.requests else None,
                     "max_s": round(r.max_s, 6),
-                    "p50_s": _quantile(list(r.latencies), 0.5),
-                    "p99_s": _quantile(list(r.latencies), 0.99),
+                    "p50_s": _quantile(latencies[name], 0.5),
+                    "p99_s": _quantile(latencies[name], 0.99),
                     "stalls": r.stalls,
                     "blocked_s": round(r.blocked_s, 6),
                 }
