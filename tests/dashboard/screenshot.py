@@ -63,7 +63,8 @@ def main(out: str) -> int:
             worst.find_element("css selector", ".dot").click()
             time.sleep(1.5)
             height = driver.execute_script("return document.documentElement.scrollHeight")
-            driver.set_window_size(1400, height + 20)
+            metrics = {"width": 1400, "height": height, "deviceScaleFactor": 1, "mobile": False}
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # whole page
             driver.execute_script("window.scrollTo(0, 0)")
             time.sleep(1.2)
             driver.save_screenshot(out)
