@@ -63,6 +63,9 @@ wheel-check: $(VENV)/.installed-dev
 	  rc=$$?; test $$rc -eq 1 || { echo "wheel: expected exit 1 (findings), got $$rc" >&2; exit 1; }
 	grep -q LS101 /tmp/loopsafe-wheel-out.txt
 	/tmp/loopsafe-wheel-venv/bin/loopsafe check --no-cache examples/service
+	cd /tmp && /tmp/loopsafe-wheel-venv/bin/python -c "from loopsafe.runtime.dashboard.app import assets; \
+	  missing = {'index.html', 'app.js', 'style.css', 'favicon.svg'} - set(assets()); \
+	  assert not missing, f'dashboard files missing from the wheel: {missing}'"
 	@echo "wheel-check: ok"
 
 docs: $(VENV)/.installed-core

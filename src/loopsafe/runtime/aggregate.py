@@ -10,6 +10,7 @@ from typing import Any
 from loopsafe.runtime.watchdog import StallEvent
 
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+SERIES_SECONDS = 600  # the per-second series (lag, thread pool) keep the last ten minutes
 
 
 @dataclass(slots=True)
@@ -39,10 +40,10 @@ class _Route:
     blocked_s: float = 0.0
 
 
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
+def _quantile(ordered: list[float], q: float) -> float | None:
+    """``q``-quantile of values already sorted (sorted once for p50 and p99)."""
+    if not ordered:
         return None
-    ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
@@ -72,6 +73,10 @@ class Aggregate:
         self.pool: dict[str, Any] = {"total": None, "used": 0, "waiting": 0, "max_used": 0,
                                      "saturation_events": 0, "samples": 0}  # fmt: skip
         self.pool_history: deque[tuple[float, int, int, int]] = deque(maxlen=600)
+        # One point per second, for charts: [second, max lag] and [second, total, max used,
+        # max waiting]. Bounded, and written by the watchdog thread only.
+        self.lag_series: deque[list[float]] = deque(maxlen=SERIES_SECONDS)
+        self.pool_series: deque[list[int]] = deque(maxlen=SERIES_SECONDS)
 
     def add_stall(self, event: StallEvent) -> None:
         key = event.culprit.label if event.culprit else "(unknown)"
@@ -105,6 +110,12 @@ class Aggregate:
         self.lag_n += 1
         self.lag_max = max(self.lag_max, lag)
         self.recent_lags.append((when, lag))
+        second = int(when)
+        series = self.lag_series
+        if series and series[-1][0] == second:
+            series[-1] = [second, max(series[-1][1], lag)]  # replaced, not mutated: readers copy
+        else:
+            series.append([second, lag])
 
     def record_request(self, route: str, seconds: float, error: bool) -> None:
         """One finished request (in-flight counts come from the monitor's live registry)."""
@@ -126,13 +137,35 @@ class Aggregate:
         pool.update(total=total, used=used, waiting=waiting, samples=pool["samples"] + 1)
         pool["max_used"] = max(pool["max_used"], used)
         self.pool_history.append((when, total, used, waiting))
+        second = int(when)
+        series = self.pool_series
+        if series and series[-1][0] == second:
+            last = series[-1]
+            series[-1] = [second, total, max(last[2], used), max(last[3], waiting)]
+        else:
+            series.append([second, total, used, waiting])
+
+    def event(self, event_id: int) -> StallEvent | None:
+        """The stall event with this id, if it is still among the recent ones."""
+        with self._lock:
+            for event in reversed(self.events):
+                if event.id == event_id:
+                    return event
+        return None
+
+    def events_after(self, event_id: int, limit: int) -> list[StallEvent]:
+        """The most recent stall events (at most ``limit``) with an id above ``event_id``."""
+        with self._lock:
+            newer = [e for e in self.events if e.id > event_id]
+        return newer[-limit:]
 
     def snapshot(self, max_events: int | None = None) -> dict[str, Any]:
         with self._lock:
             events = list(self.events)[-max_events:] if max_events else list(self.events)
             culprits = sorted(self.by_culprit.items(), key=lambda kv: -kv[1].total_s)
             routes = dict(self.routes)
-        lags = [lag for _, lag in list(self.recent_lags)]
+        lags = sorted(lag for _, lag in list(self.recent_lags))
+        latencies = {name: sorted(r.latencies) for name, r in routes.items()}
         return {
             "stalls": [e.to_json() for e in events],
             "stall_count": self.stall_count,
@@ -156,8 +189,8 @@ class Aggregate:
                     "errors": r.errors,
                     "mean_s": round(r.total_s / r.requests, 6) if r.requests else None,
                     "max_s": round(r.max_s, 6),
-                    "p50_s": _quantile(list(r.latencies), 0.5),
-                    "p99_s": _quantile(list(r.latencies), 0.99),
+                    "p50_s": _quantile(latencies[name], 0.5),
+                    "p99_s": _quantile(latencies[name], 0.99),
                     "stalls": r.stalls,
                     "blocked_s": round(r.blocked_s, 6),
                 }
@@ -165,6 +198,8 @@ class Aggregate:
             },
             "in_flight": sum(r.in_flight for r in routes.values()),
             "threadpool": dict(self.pool),
+            "lag_series": [[t, round(lag, 6)] for t, lag in list(self.lag_series)],
+            "pool_series": list(self.pool_series),
             "lag": {
                 "samples": self.lag_n,
                 "mean_s": self.lag_sum / self.lag_n if self.lag_n else None,

@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterable
 from typing import Any
 
 from loopsafe._errors import ConfigError
 from loopsafe.runtime.middleware import LoopSafeMiddleware
 from loopsafe.runtime.monitor import Monitor
 
+DEFAULT_EXEMPT: tuple[str, ...] = inspect.signature(Monitor).parameters["exempt"].default
 
-def install(app: Any, **options: Any) -> Monitor:
+
+def install(
+    app: Any,
+    *,
+    dashboard: bool = False,
+    dashboard_token: str | None = None,
+    dashboard_path: str = "/_loopsafe",
+    dashboard_allow: Iterable[str] | str | None = None,
+    **options: Any,
+) -> Monitor:
     """Add loopsafe's monitor to ``app`` (FastAPI or Starlette) and return the Monitor.
 
     Call it before the app starts serving. Installing twice returns the first monitor. For any
-    other ASGI app, wrap it with ``LoopSafeMiddleware`` instead. Options are ``Monitor``'s.
+    other ASGI app, wrap it with ``LoopSafeMiddleware`` instead. Other options are ``Monitor``'s.
+
+    Args:
+        app: the FastAPI or Starlette app.
+        dashboard: serve the live dashboard at ``dashboard_path`` (docs/dashboard.md).
+        dashboard_token: the secret the dashboard asks for; None reads
+            ``LOOPSAFE_DASHBOARD_TOKEN``.
+        dashboard_path: where the dashboard lives; left out of route figures.
+        dashboard_allow: client addresses or networks allowed to see the dashboard (with a
+            token as well, a client needs both).
+        **options: the ``Monitor``'s options.
+
+    Raises:
+        ConfigError: a bad option, or ``dashboard=True`` with neither a token nor an allow-list.
     """
     state = getattr(app, "state", None)
     existing = getattr(state, "loopsafe", None) if state is not None else None
@@ -26,13 +51,34 @@ def install(app: Any, **options: Any) -> Monitor:
         )
     if getattr(app, "middleware_stack", None) is not None:
         raise ConfigError("install() must be called before the app starts serving (install())")
+    if dashboard:
+        from loopsafe.runtime.dashboard.app import check_path
+
+        dashboard_path = check_path(dashboard_path)
+        exempt = tuple(options.get("exempt", DEFAULT_EXEMPT))
+        if not dashboard_path.startswith(exempt):
+            options["exempt"] = (*exempt, dashboard_path)
     monitor = Monitor(**options)
+    board = None
+    if dashboard:
+        from loopsafe.runtime.dashboard import Dashboard
+
+        # Built now, so bad options fail here and its files are read off the loop; it gets
+        # the monitored app when Starlette builds the middleware stack.
+        board = Dashboard(
+            app, monitor, token=dashboard_token, path=dashboard_path, allow=dashboard_allow
+        )
     build = app.build_middleware_stack
 
     def build_with_monitor() -> Any:
         # Outermost, whatever order middleware is added in: stalls in any middleware are
         # attributed to their request, and errors are seen after ServerErrorMiddleware.
-        return LoopSafeMiddleware(build(), monitor=monitor)
+        monitored = LoopSafeMiddleware(build(), monitor=monitor)
+        if board is None:
+            return monitored
+        # The dashboard goes in front of everything: its requests are neither counted nor shed.
+        board.app = monitored
+        return board
 
     app.build_middleware_stack = build_with_monitor
     if state is not None:
