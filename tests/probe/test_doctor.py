@@ -13,11 +13,16 @@ from tests.probe.test_probe import culprit_line, runner_processes
 HERE = Path(__file__).parent
 
 
-def test_doctor_confirms_the_findings_the_probe_saw(capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_confirms_the_findings_the_probe_saw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "doctor.html"
     code = main(
         [
             "doctor",
             str(HERE),
+            "--html",
+            str(report),
             "--app",
             "probe_app:app",
             "--json",
@@ -40,6 +45,9 @@ def test_doctor_confirms_the_findings_the_probe_saw(capsys: pytest.CaptureFixtur
     assert status[("probe_app.py", culprit_line("freeze"))] == "static-only"
     assert data["runtime_only"] == []
     assert data["summary"]["confirmed"] == 1 and data["summary"]["static_only"] == 1
+    page = report.read_text()
+    line = culprit_line("blocking")
+    assert f'f-confirmed">confirmed</td><td><code>{HERE / "probe_app.py"}:{line}:' in page
     assert runner_processes() == []
 
 

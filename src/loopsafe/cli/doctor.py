@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         from loopsafe.probe.html import write_html
 
-        write_html(probe, args.html)
+        write_html(probe, args.html, diagnosis)
     if args.json:
         json.dump(diagnosis.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -18,6 +18,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;width:100%}td,th{padding:4px 8px;border-bottom:1px solid #ddd;
 text-align:left;vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.f-confirmed{color:#d13f3f;font-weight:600}.f-static-only{color:#b07800}
+.f-not-runtime{color:#777}.f-runtime-only{color:#8e3dad;font-weight:600}
 .v-ok{color:#2e9d5b}.v-blocks,.v-hangs{color:#d13f3f;font-weight:600}.v-serializes{color:#b07800}
 code{font-size:12px;background:#f4f4f4;padding:1px 4px;border-radius:3px}
 svg{background:#fff;border:1px solid #ddd}.axis{font-size:11px;fill:#555}.muted{color:#777}
@@ -180,7 +182,45 @@ def _row(route: RouteResult) -> str:
     )
 
 
-def render_html(result: ProbeResult) -> str:
+def findings_section(diagnosis: Any) -> str:
+    """``loopsafe doctor``'s part: each static finding, confirmed at runtime or not."""
+    if diagnosis is None:
+        return ""
+    rows = []
+    for confirmation in diagnosis.findings:
+        finding = confirmation.finding
+        where = f"{finding.path}:{finding.line}:{finding.column}"
+        seen = ""
+        if confirmation.status == "confirmed":
+            seen = (
+                f"{confirmation.stalls} stall(s), max {confirmation.max_s * 1000:.0f} ms, in "
+                f"{', '.join(confirmation.routes)}"
+            )
+        rows.append(
+            f'<tr><td class="f-{_e(confirmation.status)}">{_e(confirmation.status)}</td>'
+            f"<td><code>{_e(where)}</code></td><td>{_e(finding.code)}</td>"
+            f"<td>{_e(finding.message)}</td><td>{_e(seen)}</td></tr>"
+        )
+    for stall in diagnosis.runtime_only:
+        frame = stall.get("user_frame") or stall.get("culprit") or {}
+        rows.append(
+            f'<tr><td class="f-runtime-only">runtime-only</td><td><code>{_e(_frame(frame))}'
+            f"</code></td><td></td><td>the loop was blocked here, and no finding says so</td>"
+            f"<td>{stall['count']} stall(s), max {stall['max_s'] * 1000:.0f} ms, in "
+            f"{_e(stall['route'])}</td></tr>"
+        )
+    summary = diagnosis.to_json()["summary"]
+    return (
+        f"<h2>Static findings, checked at runtime</h2><p>{summary['findings']} findings: "
+        f"<b>{summary['confirmed']}</b> confirmed by a stall at their line, "
+        f"{summary['static_only']} static-only, {summary['not_runtime']} not checkable at "
+        f"runtime; {summary['runtime_only']} stall(s) with no finding.</p>"
+        "<table><tr><th>runtime</th><th>where</th><th>rule</th><th>finding</th>"
+        f"<th>stalls seen</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def render_html(result: ProbeResult, diagnosis: Any = None) -> str:
     when = datetime.datetime.fromtimestamp(result.started_at, datetime.UTC)
     problems = len(result.problems)
     rows = "".join(_row(r) for r in result.routes)
@@ -201,6 +241,7 @@ were probed; red marks are stalls (hover for the culprit line).</p>
 <p class="muted">Wall time of {result.n} concurrent requests over the best they could take: 1.0 is
 perfect overlap, {result.n} means one after another.</p>
 {factor_plot(result)}
+{findings_section(diagnosis)}
 <h2>Routes</h2>
 <table><tr><th>route</th><th>status</th><th>1 req ms</th><th>{result.n} reqs ms</th>
 <th>factor</th><th>verdict</th><th>why</th></tr>{rows}</table>
@@ -211,13 +252,13 @@ perfect overlap, {result.n} means one after another.</p>
 """
 
 
-def write_html(result: ProbeResult, path: str) -> None:
+def write_html(result: ProbeResult, path: str, diagnosis: Any = None) -> None:
     """Write atomically: a half-written report never replaces a good one."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".loopsafe-report-", suffix=".html")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render_html(result))
+            f.write(render_html(result, diagnosis))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is not what a report should be
