@@ -72,7 +72,7 @@ class MaintenanceMiddleware:
 
 
 app = FastAPI(title="Shop API", version="1.4.0", lifespan=lifespan)
-app.add_middleware(RateLimitMiddleware, limit_per_minute=300)
+app.add_middleware(RateLimitMiddleware, limit_per_minute=settings.rate_limit_per_minute)
 app.add_middleware(MaintenanceMiddleware)
 
 app.include_router(products.router, prefix="/products", tags=["products"])

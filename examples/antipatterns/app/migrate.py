@@ -82,7 +82,7 @@ def seed_legacy() -> None:
             cur.execute("SELECT count(*) FROM invoices")
             if cur.fetchone()[0] == 0:
                 cur.execute(
-                    "INSERT INTO invoices SELECT 2020 + i % 5, 1 + i % 12, (i % 997) / 10.0"
+                    "INSERT INTO invoices SELECT 2020 + i %% 5, 1 + i %% 12, (i %% 997) / 10.0"
                     " FROM generate_series(1, %s) AS i",
                     (settings.legacy_invoices,),
                 )

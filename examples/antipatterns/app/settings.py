@@ -49,6 +49,7 @@ class Settings:
     s3_bucket: str = _get("s3_bucket", "shop-avatars")
     s3_endpoint_url: str = _get("s3_endpoint_url", "http://127.0.0.1:8100/ok/s3")
     secret_key: str = _get("secret_key", "change-me")
+    rate_limit_per_minute: int = int(_get("rate_limit_per_minute", "300"))
     # Seed sizes for app.migrate: big enough that the blocking calls take a visible time.
     catalog_products: int = int(_get("catalog_products", "60000"))
     sales_rows: int = int(_get("sales_rows", "500000"))
