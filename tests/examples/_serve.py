@@ -11,6 +11,7 @@ process can see the stalls and their culprit lines.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 
@@ -25,6 +26,8 @@ def main() -> None:
 
     import loopsafe
 
+    # The apps' own INFO lines (shutdown, drained tasks) go to the log the tests read.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     module = importlib.import_module("app.main")
     app = module.app
     monitor = getattr(module, "monitor", None) or loopsafe.install(app, threshold_ms=40)

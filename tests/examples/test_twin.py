@@ -54,9 +54,7 @@ def wait_for_stall(server: AppServer, route: str, after: int, timeout: float = 1
     """The stalls of `route` with an id above `after`, once there is at least one."""
     deadline = time.monotonic() + timeout
     while True:
-        stalls = [
-            s for s in server.snapshot()["stalls"] if s["id"] > after and s["route"] == route
-        ]
+        stalls = [s for s in server.snapshot()["stalls"] if s["id"] > after and s["route"] == route]
         if stalls or time.monotonic() > deadline:
             return stalls
         time.sleep(0.1)
