@@ -67,7 +67,8 @@ class Process:
         raise RuntimeError(f"server not ready after {timeout} s:\n{out}")
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log.read_text(errors="replace")
 
     def stop(self, timeout: float = 20) -> int | None:

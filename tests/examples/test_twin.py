@@ -104,3 +104,26 @@ def test_blocking_route_stalls_on_its_culprit(
     assert stalls, f"no stall recorded for {route['route']}\n{twin.output()[-3000:]}"
     pinned = {where(s["user_frame"]) for s in stalls}
     assert pinned & set(route["culprits"]), (pinned, route["culprits"])
+
+
+def test_twin_runs_on_postgresql(
+    upstream: str, postgres: _postgres.Postgres, tmp_path: Path
+) -> None:
+    """DATABASE_URL switches the twin's sync SQLAlchemy engine to psycopg2 on PostgreSQL."""
+    postgres.create_database("shop")
+    env = {
+        **twin_env(upstream, tmp_path, None),
+        "DATABASE_URL": postgres.url("shop", "psycopg2"),
+        "SALES_ROWS": "1000",
+        "CATALOG_PRODUCTS": "100",
+    }
+    server = AppServer(TWIN, env, tmp_path / "twin.log")
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            found = client.get("/products/search", params={"q": "keyboard"}).json()
+            assert [p["sku"] for p in found] == ["KB-101"]
+            login = next(r for r in ROUTES["route"] if r["path"] == "/users/login")
+            assert client.post(login["path"], data=login["form"]).status_code == 200
+    finally:
+        server.stop()
+    assert "postgresql" in env["DATABASE_URL"]

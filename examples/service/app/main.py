@@ -41,7 +41,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     # One client for the whole process: pooled connections, and a timeout on every call.
-    app.state.http = httpx.AsyncClient(
+    # Built in a thread: loading the CA bundle for its SSL context takes ~100 ms of disk I/O.
+    app.state.http = await asyncio.to_thread(
+        httpx.AsyncClient,
         timeout=httpx.Timeout(settings.http_timeout),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
     )
