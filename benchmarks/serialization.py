@@ -152,7 +152,9 @@ def ms(seconds: float | None, duration: int = 0) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
 
 
-def section(rows: list[Row], args: argparse.Namespace, argv: list[str]) -> str:
+def section(
+    rows: list[Row], args: argparse.Namespace, argv: list[str], load: tuple[float, float]
+) -> str:
     n = args.connections
     lines = [
         SECTION_TITLE, "",
@@ -179,8 +181,9 @@ def section(rows: list[Row], args: argparse.Namespace, argv: list[str]) -> str:
         "offers route asks both partners at once, so it also takes 150 ms instead of 300). "
         "The twin's block the loop (sync `requests`, sync `httpx.Client`, `urllib` in an "
         "`async def`), so its requests queue behind each other and even `/healthz` waits. "
-        "The machine is shared with other jobs (2 cores); the factors are ratios measured in "
-        "the same run."
+        "The machine is shared with other jobs (2 cores; 1-minute load average "
+        f"{load[0]:.1f} at the start, {load[1]:.1f} at the end); the factors are ratios "
+        "measured in the same run."
     )
     return "\n".join(lines) + "\n"
 
@@ -196,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print("serialization: wrk and taskset are required (apt-get install wrk)", file=sys.stderr)
         return 2
     rows: list[Row] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="loopsafe-serial-") as tmp:
         upstream = Server(EXAMPLES / "upstream", "upstream:app", {}, cpu=1)
         try:
@@ -212,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
                     server.stop()
         finally:
             upstream.stop()
-    text = section(rows, args, argv)
-    print(text)
+    text = section(rows, args, argv, (load_before, os.getloadavg()[0]))
     if args.write_docs:
         write_section(SECTION_TITLE, text)
+    print(text)
     return 0
 
 
