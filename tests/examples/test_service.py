@@ -204,19 +204,40 @@ def test_no_stall_pinned_on_service_code(service_for: Callable[[str], AppServer]
         assert not pinned, pinned
 
 
+def children(pid: int) -> list[int]:
+    """Live child processes of `pid` (from /proc: field 4 of stat is the parent pid)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_shutdown_drains_background_work_and_closes_everything(
     upstream: str, tmp_path: Path
 ) -> None:
     env = {**service_env(upstream, tmp_path), "WEBHOOK_URL": f"{upstream}/ms800/hooks/orders"}
     server = AppServer(SERVICE, env, tmp_path / "service.log")
+    pool: list[int] = []
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             auth = login(client)
             order = {"lines": [{"sku": "MS-202"}]}
             assert client.post("/orders", json=order, headers=auth).status_code == 201
+            assert client.get("/reports/sales", headers=auth).status_code == 200  # starts the pool
+            pool = children(server.proc.pid)
+            assert pool, "the report pool's worker process"
     finally:
         code = server.stop()
     log = server.output()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in pool) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pool if Path(f"/proc/{pid}").exists()], "pool processes left"
     # uvicorn re-raises the SIGTERM after a graceful shutdown; None would mean it was killed.
     assert code in (0, -signal.SIGTERM), log
     # The webhook (800 ms) was still running at SIGTERM: shutdown waited for it.
