@@ -10,7 +10,8 @@ a fast partner, a slow one and a broken one at once:
 
 Endpoints (after the profile): GET /offers/{sku}, GET /latest (exchange rates),
 GET /quote (shipping), GET /stock/{sku}, GET /estimate, GET /track/{id}, GET /totals,
-POST /charges, and any other POST (webhooks, audit events) is accepted with 202.
+POST /charges, any other POST (webhooks, audit events) is accepted with 202, and a PUT (an
+S3 PutObject) with 200.
 
     uvicorn upstream:app --host 127.0.0.1 --port 8100      # from examples/upstream
 """
@@ -83,6 +84,9 @@ async def handle(request: Request) -> Response:
     if delay is None:
         return JSONResponse({"detail": "upstream failure (profile fail)"}, status_code=503)
     await asyncio.sleep(delay)
+    if request.method == "PUT":  # S3 PutObject (path style): accepted, not stored
+        await request.body()
+        return Response(status_code=200, headers={"ETag": '"0"'})
     if request.method == "POST":
         await request.body()
         if path.strip("/") == "charges":
@@ -94,4 +98,4 @@ async def handle(request: Request) -> Response:
         return JSONResponse({"detail": f"no such endpoint {path!r}"}, status_code=404)
 
 
-app = Starlette(routes=[Route("/{profile}/{path:path}", handle, methods=["GET", "POST"])])
+app = Starlette(routes=[Route("/{profile}/{path:path}", handle, methods=["GET", "POST", "PUT"])])

@@ -18,7 +18,13 @@ _redis_pool = (
     )
 )
 cache = redis.Redis(connection_pool=_redis_pool)
-s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name="eu-west-1")
+s3 = boto3.client(
+    "s3",
+    endpoint_url=settings.s3_endpoint_url,
+    region_name="eu-west-1",
+    aws_access_key_id=settings.s3_access_key,
+    aws_secret_access_key=settings.s3_secret_key,
+)
 shipping_http = httpx.Client(base_url=settings.shipping_url, timeout=5.0)
 payments = httpx.AsyncClient(base_url=settings.payments_url, timeout=10.0)
 # DON'T: timeout=None switches off httpx's 5 s default: when the warehouse API hangs, every

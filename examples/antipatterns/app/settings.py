@@ -47,7 +47,10 @@ class Settings:
     catalog_path: Path = Path(_get("catalog_path", f"{VAR}/catalog.json"))
     maintenance_flag: str = _get("maintenance_flag", f"{VAR}/MAINTENANCE")
     s3_bucket: str = _get("s3_bucket", "shop-avatars")
-    s3_endpoint_url: str = _get("s3_endpoint_url", "http://127.0.0.1:8100/ok/s3")
+    # The upstream app stores nothing but answers S3's PutObject; dev keys like MinIO's.
+    s3_endpoint_url: str = _get("s3_endpoint_url", f"{UPSTREAM}/s3")
+    s3_access_key: str = _get("s3_access_key", "shop-dev")
+    s3_secret_key: str = _get("s3_secret_key", "shop-dev-secret")
     secret_key: str = _get("secret_key", "change-me")
     rate_limit_per_minute: int = int(_get("rate_limit_per_minute", "300"))
     # Seed sizes for app.migrate: big enough that the blocking calls take a visible time.
