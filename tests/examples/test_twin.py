@@ -6,6 +6,7 @@ stall for that route pinned on one of the route's culprit lines in the twin's ow
 
 from __future__ import annotations
 
+import io
 import time
 import tomllib
 from collections.abc import Iterator
@@ -79,9 +80,21 @@ def send(client: httpx.Client, base: str, route: dict[str, Any]) -> httpx.Respon
         login = next(r for r in ROUTES["route"] if r["path"] == "/users/login")
         token = client.post(base + login["path"], data=login["form"]).json()["access_token"]
         headers["Authorization"] = f"Bearer {token}"
+    files = None
+    if "upload" in route:
+        up = route["upload"]
+        files = {up["field"]: (up["filename"], noise_png(up["width"], up["height"]), "image/png")}
     return client.request(
-        route["method"], base + route["path"], data=route.get("form"), headers=headers
+        route["method"], base + route["path"], data=route.get("form"), files=files, headers=headers
     )
+
+
+def noise_png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.effect_noise((width, height), 64).convert("RGB").save(out, format="PNG")
+    return out.getvalue()
 
 
 def test_routes_toml_confirms_manifest_entries() -> None:
