@@ -1,5 +1,6 @@
 """Module-level clients shared by the whole app."""
 import boto3
+import fakeredis
 import httpx
 import redis
 import redis.asyncio as aioredis
@@ -8,15 +9,29 @@ from passlib.context import CryptContext
 
 from app.settings import settings
 
-cache = redis.Redis(host=settings.redis_host, port=6379, decode_responses=True)
-s3 = boto3.client("s3")
+# Without REDIS_URL (a laptop, the tests) the same sync client talks to fakeredis in-process.
+_redis_pool = (
+    redis.ConnectionPool.from_url(settings.redis_url, decode_responses=True)
+    if settings.redis_url
+    else redis.ConnectionPool(
+        connection_class=fakeredis.FakeConnection, server=fakeredis.FakeServer(), decode_responses=True
+    )
+)
+cache = redis.Redis(connection_pool=_redis_pool)
+s3 = boto3.client(
+    "s3",
+    endpoint_url=settings.s3_endpoint_url,
+    region_name="eu-west-1",
+    aws_access_key_id=settings.s3_access_key,
+    aws_secret_access_key=settings.s3_secret_key,
+)
 shipping_http = httpx.Client(base_url=settings.shipping_url, timeout=5.0)
 payments = httpx.AsyncClient(base_url=settings.payments_url, timeout=10.0)
 # DON'T: timeout=None switches off httpx's 5 s default: when the warehouse API hangs, every
 # request waiting on it (and its pooled connection) hangs with it, forever
 stock_api = httpx.AsyncClient(base_url=settings.warehouse_url, timeout=None)
 webhooks = httpx.AsyncClient(timeout=5.0)
-order_events = aioredis.Redis(host=settings.redis_host, port=6379, decode_responses=True)
+order_events = aioredis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379", decode_responses=True)
 pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
 
 

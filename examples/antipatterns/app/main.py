@@ -1,6 +1,7 @@
 """Application setup: lifespan, middleware, routers and error handling."""
 import asyncio
 import subprocess
+import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.clients import UpstreamError, cache, order_events, payments, stock_api, webhooks
 from app.routers import orders, products, reports, uploads, users
+from app.services import price_feed
 from app.services.rates import refresh_rates_forever
 from app.settings import settings
 
@@ -21,7 +23,8 @@ from app.settings import settings
 async def lifespan(app: FastAPI):
     # DON'T: subprocess.run waits for the migrations on the loop; run them before the
     # server starts (or at least in a thread)
-    subprocess.run(["alembic", "upgrade", "head"], check=True)
+    subprocess.run([sys.executable, "-m", "app.migrate"], check=True)
+    price_feed.start()
     rates_refresher = asyncio.create_task(refresh_rates_forever())
     yield
     rates_refresher.cancel()
@@ -69,7 +72,7 @@ class MaintenanceMiddleware:
 
 
 app = FastAPI(title="Shop API", version="1.4.0", lifespan=lifespan)
-app.add_middleware(RateLimitMiddleware, limit_per_minute=300)
+app.add_middleware(RateLimitMiddleware, limit_per_minute=settings.rate_limit_per_minute)
 app.add_middleware(MaintenanceMiddleware)
 
 app.include_router(products.router, prefix="/products", tags=["products"])

@@ -2,6 +2,11 @@
 
 Reading the JSON file here is fine: it runs at import time, before the server
 accepts requests, so nothing is waiting on the event loop.
+
+Every setting can be overridden by an environment variable of the same name in upper case
+(DATABASE_URL, LEGACY_PG_DSN, PARTNER_URL, ...). The defaults run the app on a laptop: SQLite
+in VAR_DIR, and the upstream services of examples/upstream on 127.0.0.1:8100, with the
+150 ms latency of the real partner APIs (profile ms150).
 """
 import json
 import os
@@ -10,6 +15,8 @@ from pathlib import Path
 
 CONFIG_PATH = Path(os.environ.get("SHOP_CONFIG", "config/shop.json"))
 _file_config: dict = json.loads(CONFIG_PATH.read_text()) if CONFIG_PATH.exists() else {}
+VAR = Path(os.environ.get("VAR_DIR", "var"))
+UPSTREAM = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8100/ms150")
 
 
 def _get(name: str, default: str) -> str:
@@ -18,29 +25,38 @@ def _get(name: str, default: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = _get("database_url", "postgresql+psycopg2://shop:shop@localhost/shop")
+    database_url: str = _get("database_url", f"sqlite:///{VAR}/shop.db")
     legacy_pg_dsn: str = _get("legacy_pg_dsn", "dbname=legacy user=shop host=localhost")
-    analytics_db: str = _get("analytics_db", "var/analytics.sqlite3")
-    redis_host: str = _get("redis_host", "localhost")
-    partner_url: str = _get("partner_url", "https://partner.example.com/api")
-    pricing_url: str = _get("pricing_url", "http://pricing.internal:8080")
-    rates_url: str = _get("rates_url", "https://rates.example.com/latest.json")
-    shipping_url: str = _get("shipping_url", "http://shipping.internal:8080")
-    warehouse_url: str = _get("warehouse_url", "http://warehouse.internal:8080")
-    payments_url: str = _get("payments_url", "http://payments.internal:8080")
-    carrier_url: str = _get("carrier_url", "https://tracking.carrier.example.com")
-    order_webhook_url: str = _get("order_webhook_url", "https://erp.example.com/hooks/orders")
-    audit_url: str = _get("audit_url", "http://audit.internal:8080/events")
-    slack_webhook: str = _get("slack_webhook", "https://hooks.slack.com/services/T000/B000/XXXX")
+    analytics_db: str = _get("analytics_db", f"{VAR}/analytics.sqlite3")
+    redis_url: str = _get("redis_url", "")
+    partner_url: str = _get("partner_url", UPSTREAM)
+    pricing_url: str = _get("pricing_url", UPSTREAM)
+    rates_url: str = _get("rates_url", f"{UPSTREAM}/latest")
+    shipping_url: str = _get("shipping_url", UPSTREAM)
+    warehouse_url: str = _get("warehouse_url", UPSTREAM)
+    payments_url: str = _get("payments_url", UPSTREAM)
+    carrier_url: str = _get("carrier_url", UPSTREAM)
+    order_webhook_url: str = _get("order_webhook_url", f"{UPSTREAM}/hooks/orders")
+    audit_url: str = _get("audit_url", f"{UPSTREAM}/events")
+    slack_webhook: str = _get("slack_webhook", f"{UPSTREAM}/hooks/slack")
     smtp_host: str = _get("smtp_host", "localhost")
     smtp_port: int = int(_get("smtp_port", "25"))
-    upload_dir: Path = Path(_get("upload_dir", "var/uploads"))
-    archive_dir: Path = Path(_get("archive_dir", "var/archive"))
-    export_dir: Path = Path(_get("export_dir", "var/exports"))
-    catalog_path: Path = Path(_get("catalog_path", "var/catalog.json"))
-    maintenance_flag: str = _get("maintenance_flag", "var/MAINTENANCE")
+    upload_dir: Path = Path(_get("upload_dir", f"{VAR}/uploads"))
+    archive_dir: Path = Path(_get("archive_dir", f"{VAR}/archive"))
+    export_dir: Path = Path(_get("export_dir", f"{VAR}/exports"))
+    catalog_path: Path = Path(_get("catalog_path", f"{VAR}/catalog.json"))
+    maintenance_flag: str = _get("maintenance_flag", f"{VAR}/MAINTENANCE")
     s3_bucket: str = _get("s3_bucket", "shop-avatars")
+    # The upstream app stores nothing but answers S3's PutObject; dev keys like MinIO's.
+    s3_endpoint_url: str = _get("s3_endpoint_url", f"{UPSTREAM}/s3")
+    s3_access_key: str = _get("s3_access_key", "shop-dev")
+    s3_secret_key: str = _get("s3_secret_key", "shop-dev-secret")
     secret_key: str = _get("secret_key", "change-me")
+    rate_limit_per_minute: int = int(_get("rate_limit_per_minute", "300"))
+    # Seed sizes for app.migrate: big enough that the blocking calls take a visible time.
+    catalog_products: int = int(_get("catalog_products", "60000"))
+    sales_rows: int = int(_get("sales_rows", "500000"))
+    legacy_invoices: int = int(_get("legacy_invoices", "3000000"))
 
 
 settings = Settings()

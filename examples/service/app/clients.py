@@ -1,10 +1,14 @@
-"""Calls to upstream services through the shared httpx.AsyncClient from the lifespan."""
+"""Calls to upstream services: one shared httpx.AsyncClient, a bulkhead per upstream, a
+timeout on every call. A failing or slow upstream degrades the answer, it never hangs it."""
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
 
+from app.concurrency import Bulkhead, BulkheadFull
+from app.metrics import UPSTREAM_SECONDS
 from app.settings import settings
 
 
@@ -16,44 +20,64 @@ class UpstreamError(Exception):
         self.status_code = status_code
 
 
-async def get_json(http: httpx.AsyncClient, service: str, url: str, **params: Any) -> Any:
-    """GET a JSON document with an overall deadline; failures become UpstreamError."""
-    try:
-        async with asyncio.timeout(settings.http_timeout):
-            resp = await http.get(url, params=params or None)
-            resp.raise_for_status()
-            return resp.json()
-    except TimeoutError as exc:
-        raise UpstreamError(service, "timed out", status_code=504) from exc
-    except (httpx.HTTPError, ValueError) as exc:
-        raise UpstreamError(service, str(exc) or type(exc).__name__) from exc
+class Upstreams:
+    """The lifespan-scoped client and one bulkhead per upstream name."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self._bulkheads: dict[str, Bulkhead] = {}
+
+    def bulkhead(self, name: str) -> Bulkhead:
+        if name not in self._bulkheads:
+            self._bulkheads[name] = Bulkhead(name, settings.bulkhead_size, settings.bulkhead_queue)
+        return self._bulkheads[name]
+
+    async def request(self, name: str, method: str, url: str, **kwargs: Any) -> Any:
+        """One call with a deadline, inside `name`'s bulkhead; failures become UpstreamError."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            # The deadline covers the wait for a bulkhead slot as well as the call.
+            async with asyncio.timeout(settings.http_timeout), self.bulkhead(name).slot():
+                resp = await self.http.request(method, url, **kwargs)
+                resp.raise_for_status()
+                outcome = "ok"
+                return resp.json()
+        except BulkheadFull as exc:
+            outcome = "rejected"
+            raise UpstreamError(name, str(exc), status_code=503) from exc
+        except TimeoutError as exc:
+            outcome = "timeout"
+            raise UpstreamError(name, "timed out", status_code=504) from exc
+        except (httpx.HTTPError, ValueError) as exc:
+            raise UpstreamError(name, str(exc) or type(exc).__name__) from exc
+        finally:
+            UPSTREAM_SECONDS.labels(name, outcome).observe(time.perf_counter() - started)
+
+    async def get_json(self, name: str, url: str, **params: Any) -> Any:
+        return await self.request(name, "GET", url, params=params or None)
 
 
-async def fetch_all_offers(
-    http: httpx.AsyncClient, limit: asyncio.Semaphore, sku: str
-) -> tuple[list[dict], dict[str, str]]:
-    """Ask every partner at once (bounded by `limit`); return offers plus per-partner errors."""
+async def fetch_all_offers(upstreams: Upstreams, sku: str) -> tuple[list[dict], dict[str, str]]:
+    """Ask every partner at once; return the offers that came back plus per-partner errors."""
     offers: list[dict] = []
     errors: dict[str, str] = {}
 
     async def one(base_url: str) -> None:
-        async with limit:
-            try:
-                resp = await http.get(f"{base_url}/offers/{sku}")
-                resp.raise_for_status()
-                offers.extend({**o, "source": base_url} for o in resp.json()["offers"])
-            except asyncio.CancelledError:
-                # Deadline hit or client gone: note who did not answer, then re-raise.
-                errors[base_url] = "cancelled"
-                raise
-            except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
-                errors[base_url] = type(exc).__name__
+        try:
+            data = await upstreams.get_json(f"partner {base_url}", f"{base_url}/offers/{sku}")
+            offers.extend({**o, "source": base_url} for o in data["offers"])
+        except asyncio.CancelledError:
+            # The client went away: note who did not answer, then let the cancel through.
+            errors[base_url] = "cancelled"
+            raise
+        except UpstreamError as exc:
+            errors[base_url] = exc.detail
+        except (KeyError, TypeError) as exc:
+            errors[base_url] = f"bad answer: {type(exc).__name__}"
 
-    try:
-        async with asyncio.timeout(settings.http_timeout):
-            async with asyncio.TaskGroup() as tg:
-                for base_url in settings.partner_urls:
-                    tg.create_task(one(base_url))
-    except TimeoutError:
-        pass  # partial results: the partners that answered in time
+    # Each call has its own deadline, so the group ends within about one timeout.
+    async with asyncio.TaskGroup() as tg:
+        for base_url in settings.partner_urls:
+            tg.create_task(one(base_url))
     return offers, errors

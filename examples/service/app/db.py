@@ -4,6 +4,7 @@ import asyncio
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,4 +61,7 @@ async def init_db(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSes
         # PBKDF2 is CPU work: hash in a worker thread, even at startup.
         pw_hash = await asyncio.to_thread(hash_password, DEMO_USER[1])
         session.add(User(email=DEMO_USER[0], password_hash=pw_hash))
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()  # another worker seeded first

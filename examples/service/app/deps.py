@@ -3,10 +3,11 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import httpx
 from fastapi import Depends, Header, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clients import Upstreams
+from app.concurrency import TaskTracker
 from app.db import User
 from app.security import decode_token
 
@@ -16,12 +17,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_http(request: Request) -> httpx.AsyncClient:
-    return request.app.state.http
+async def get_upstreams(request: Request) -> Upstreams:
+    return request.app.state.upstreams
+
+
+async def get_tasks(request: Request) -> TaskTracker:
+    return request.app.state.tasks
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-HttpDep = Annotated[httpx.AsyncClient, Depends(get_http)]
+UpstreamsDep = Annotated[Upstreams, Depends(get_upstreams)]
+TasksDep = Annotated[TaskTracker, Depends(get_tasks)]
 
 
 async def get_current_user(

@@ -1,6 +1,7 @@
 """Application setup: lifespan-scoped resources, middleware, routers, error handling."""
 
 import asyncio
+import logging
 import multiprocessing
 import time
 import uuid
@@ -11,41 +12,57 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.clients import UpstreamError
+import loopsafe
+from app import metrics
+from app.clients import UpstreamError, Upstreams
+from app.concurrency import TaskTracker
 from app.db import init_db
 from app.routers import orders, products, reports, uploads, users
-from app.settings import settings
+from app.services.rates import refresh_rates_forever
+from app.settings import VAR, settings
+
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Room for sync routes, dependencies and to_thread() calls (AnyIO's default is 40).
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
+    await anyio.Path(VAR).mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(settings.database_url, pool_pre_ping=True)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     await init_db(engine, sessionmaker)
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
-    app.state.http = httpx.AsyncClient(
+    # One client for the whole process: pooled connections, and a timeout on every call.
+    # Built in a thread: loading the CA bundle for its SSL context takes ~100 ms of disk I/O.
+    app.state.http = await asyncio.to_thread(
+        httpx.AsyncClient,
         timeout=httpx.Timeout(settings.http_timeout),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
     )
-    app.state.upstream_limit = asyncio.Semaphore(settings.upstream_concurrency)
+    app.state.upstreams = Upstreams(app.state.http)
     app.state.process_pool = ProcessPoolExecutor(
         max_workers=settings.report_workers, mp_context=multiprocessing.get_context("spawn")
     )
+    app.state.rates = {"EUR": 1.0}
+    app.state.tasks = TaskTracker()
+    app.state.tasks.spawn(refresh_rates_forever(app), name="rates-refresher", daemon=True)
     try:
         yield
     finally:
+        # Background work first (it may still use the client and the database), then the rest.
+        await app.state.tasks.drain(settings.drain_timeout)
         await app.state.http.aclose()
         await asyncio.to_thread(app.state.process_pool.shutdown, wait=True, cancel_futures=True)
         await engine.dispose()
+        log.info("shutdown complete: tasks drained, client, process pool and engine closed")
 
 
 class RequestContextMiddleware:
@@ -102,3 +119,14 @@ async def readyz(request: Request) -> dict:
     async with request.app.state.sessionmaker() as session:
         await session.execute(text("SELECT 1"))
     return {"status": "ready"}
+
+
+@app.get("/metrics")
+def prometheus_metrics() -> Response:
+    # A sync route: in multi-process mode the collector reads every worker's files.
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+# The event-loop monitor: stall detection with culprit lines, exported to /metrics.
+monitor = loopsafe.install(app)

@@ -43,6 +43,13 @@ def route_label(scope: dict[str, Any]) -> str:
     method = scope.get("method", "WEBSOCKET" if scope.get("type") == "websocket" else "")
     route = scope.get("route")
     path = getattr(route, "path", None) if route is not None else None
+    # FastAPI >= 0.120 no longer copies included routes with their prefix: scope["route"] is
+    # the router's own route ("/{sku}/offers"); the full template is on its route context.
+    fastapi_scope = scope.get("fastapi")
+    if path is not None and isinstance(fastapi_scope, dict):
+        full = getattr(fastapi_scope.get("effective_route_context"), "path_format", None)
+        if isinstance(full, str) and full.endswith(path):
+            path = full
     if isinstance(path, str):
         root = scope.get("root_path", "") or ""
         return f"{method} {root}{path}"

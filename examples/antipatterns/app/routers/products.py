@@ -1,7 +1,6 @@
 """Product catalogue and price comparison."""
 import asyncio
 import json
-from decimal import Decimal
 from time import sleep as pause
 
 import requests as rq
@@ -14,13 +13,11 @@ from app.concurrency import run_blocking
 from app.db import Product, SessionLocal, get_db
 from app.repositories.products import ProductRepo
 from app.services.catalog import get_product_dict, to_dict, upsert_products
+from app.services.price_feed import latest_prices
 from app.services.rates import convert, fetch_exchange_rates, rates_cache, rates_lock
 from app.settings import settings
 
 router = APIRouter()
-
-# Filled by the price-feed consumer thread started in deployment.
-latest_prices: dict[str, Decimal] = {}
 
 
 @router.get("")

@@ -96,7 +96,7 @@ async def render(report_id: int) -> Response:
 async def next_finished() -> dict:
     try:
         # DON'T: queue.Queue.get blocks the loop until a worker publishes a result
-        report_id = svc.finished_reports.get(timeout=30)
+        report_id = svc.finished_reports.get(timeout=2)
     except queue.Empty:
         return {"report_id": None}
     return {"report_id": report_id}

@@ -1,6 +1,8 @@
 """Catalogue use-cases."""
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from app.db import Product, SessionLocal
 from app.repositories.products import ProductRepo
 
@@ -17,7 +19,9 @@ def get_product_dict(product_id: int) -> dict | None:
 
 def upsert_products(items: list[dict]) -> int:
     with SessionLocal() as session:
+        ids = dict(session.execute(select(Product.sku, Product.id)).all())
         for item in items:
-            session.merge(Product(sku=item["sku"], name=item["name"], price=Decimal(str(item["price"]))))
+            price = Decimal(str(item["price"]))
+            session.merge(Product(id=ids.get(item["sku"]), sku=item["sku"], name=item["name"], price=price))
         session.commit()
     return len(items)

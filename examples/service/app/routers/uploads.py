@@ -1,14 +1,15 @@
-"""Document uploads stored on local disk with anyio.Path."""
+"""Avatar thumbnails (Pillow in the process pool) and documents stored with anyio.Path."""
 
 import asyncio
 import hashlib
 import uuid
 
 import anyio
-from fastapi import APIRouter, HTTPException, UploadFile, status
+from fastapi import APIRouter, HTTPException, Request, UploadFile, status
 from fastapi.responses import Response
 
 from app.deps import CurrentUser
+from app.services.images import BadImage, make_thumbnail
 from app.settings import settings
 
 router = APIRouter()
@@ -16,6 +17,35 @@ router = APIRouter()
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@router.post("/avatar", status_code=status.HTTP_201_CREATED)
+async def upload_avatar(file: UploadFile, user: CurrentUser, request: Request) -> dict:
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise HTTPException(413, "file too large")
+    loop = asyncio.get_running_loop()
+    try:
+        # Decoding, resizing and encoding are CPU work: a separate process, not the loop.
+        png, width, height = await loop.run_in_executor(
+            request.app.state.process_pool, make_thumbnail, data, 256
+        )
+    except BadImage as exc:
+        raise HTTPException(422, f"not an image: {exc}") from None
+    path = anyio.Path(settings.upload_dir) / "avatars" / f"{user.id}.png"
+    await path.parent.mkdir(parents=True, exist_ok=True)
+    await path.write_bytes(png)
+    return {"width": width, "height": height, "bytes": len(png)}
+
+
+@router.get("/avatar")
+async def download_avatar(user: CurrentUser) -> Response:
+    path = anyio.Path(settings.upload_dir) / "avatars" / f"{user.id}.png"
+    try:
+        data = await path.read_bytes()
+    except FileNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no avatar yet") from None
+    return Response(data, media_type="image/png")
 
 
 @router.post("/documents", status_code=status.HTTP_201_CREATED)
