@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from loopsafe._errors import UsageError
-from loopsafe.cli.probe import add_probe_options, options_from, probe_with_progress, require_extra
+from loopsafe.cli.probe import (
+    add_probe_options,
+    options_from,
+    probe_with_progress,
+    require_extra,
+    write_json,
+)
 
 EPILOG = """\
 exit codes: 0 no finding and no route that blocks, serializes or hangs; 1 some; 2 usage error,
@@ -59,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         from loopsafe.probe.html import write_html
 
         write_html(probe, args.html, diagnosis)
+    if args.json_file:
+        write_json(diagnosis.to_json(), args.json_file)
     if args.json:
         json.dump(diagnosis.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

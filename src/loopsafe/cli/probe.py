@@ -89,6 +89,9 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
         help="leave routes matching out (repeatable)",
     )
     parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    parser.add_argument(
+        "--json-file", metavar="FILE", help="also write the JSON results to FILE (with any output)"
+    )
 
 
 def add_parser(sub: Any) -> None:
@@ -133,8 +136,11 @@ def options_from(args: argparse.Namespace, app: str | None, url: str | None) -> 
             raise UsageError(
                 f"--{flag.replace('_', '-')} must be positive (--{flag.replace('_', '-')})"
             )
-    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
-        raise UsageError(f"cannot write {args.html}: its directory does not exist (--html)")
+    for flag in ("html", "json_file"):
+        target = getattr(args, flag)
+        if target and not os.path.isdir(os.path.dirname(os.path.abspath(target))):
+            option = "--" + flag.replace("_", "-")
+            raise UsageError(f"cannot write {target}: its directory does not exist ({option})")
     if app is not None and not os.path.isdir(args.app_dir):
         raise UsageError(f"--app-dir {args.app_dir} is not a directory (--app-dir)")
     return ProbeOptions(
@@ -195,6 +201,12 @@ def probe_with_progress(options: Any, quiet: bool = False) -> Any:
         return run_probe(options, on_plan=on_plan, progress=on_route)
 
 
+def write_json(data: Any, path: str) -> None:
+    from loopsafe.probe.output import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
 def run(args: argparse.Namespace) -> int:
     if (args.app is None) == (args.url is None):
         raise UsageError(
@@ -207,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
         from loopsafe.probe.html import write_html
 
         write_html(result, args.html)
+    if args.json_file:
+        write_json(result.to_json(), args.json_file)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

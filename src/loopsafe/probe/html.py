@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime
 import html
 import json
-import os
-import tempfile
 from typing import Any
 
 from loopsafe.probe.measure import ProbeResult, RouteResult
+from loopsafe.probe.output import write_text_atomic
 
 _COLOURS = {"ok": "#2e9d5b", "blocks": "#d13f3f", "hangs": "#8e1d1d", "serializes": "#e0a020"}
 _CSS = """
@@ -253,16 +252,5 @@ perfect overlap, {result.n} means one after another.</p>
 
 
 def write_html(result: ProbeResult, path: str, diagnosis: Any = None) -> None:
-    """Write atomically: a half-written report never replaces a good one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".loopsafe-report-", suffix=".html")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render_html(result, diagnosis))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is not what a report should be
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write the report (atomically)."""
+    write_text_atomic(path, render_html(result, diagnosis))

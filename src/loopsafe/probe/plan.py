@@ -14,7 +14,7 @@ from typing import Any
 from loopsafe._errors import ConfigError
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-SAMPLE_KEYS = {"path", "query", "headers", "json", "form", "skip"}
+SAMPLE_KEYS = {"path", "query", "headers", "json", "form", "files", "n", "skip"}
 _UUID = "00000000-0000-4000-8000-000000000001"
 
 
@@ -25,6 +25,7 @@ class Samples:
     routes: dict[str, dict[str, Any]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
     source: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request
 
 
 @dataclass
@@ -35,6 +36,8 @@ class PlannedRequest:
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
     form: dict[str, Any] | None = None
+    files: dict[str, tuple[str, bytes]] | None = None  # multipart field -> (file name, content)
+    n: int | None = None  # concurrent requests for this route, when the samples say
     skip: str | None = None  # why the probe does not send it
 
 
@@ -72,11 +75,15 @@ def _read(path: str, source: str) -> dict[str, Any]:
 def _parse(table: Any, source: str) -> Samples:
     if not isinstance(table, dict):
         raise ConfigError(f"the probe samples must be a table ({source})")
-    unknown = set(table) - {"routes", "exclude"}
+    unknown = set(table) - {"routes", "exclude", "headers"}
     if unknown:
         raise ConfigError(
-            f"unknown key {sorted(unknown)[0]!r} ({source}): expected `routes` and `exclude`"
+            f"unknown key {sorted(unknown)[0]!r} ({source}): expected `routes`, `exclude` "
+            "and `headers`"
         )
+    headers = table.get("headers", {})
+    if not isinstance(headers, dict):
+        raise ConfigError(f"`headers` must be a table of header names and values ({source})")
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(x, str) for x in exclude):
         raise ConfigError(f"`exclude` must be a list of 'METHOD /path' patterns ({source})")
@@ -92,7 +99,20 @@ def _parse(table: Any, source: str) -> Samples:
             raise ConfigError(
                 f"bad sample {bad!r} for {key!r} ({source}): keys are {', '.join(sorted(SAMPLE_KEYS))}"
             )
-    return Samples(routes, exclude, source)
+        n = entry.get("n")
+        if n is not None and (not isinstance(n, int) or not 1 <= n <= 256):
+            raise ConfigError(f"`n` of {key!r} must be an integer from 1 to 256 ({source})")
+        files = entry.get("files", {})
+        if not isinstance(files, dict):
+            raise ConfigError(f"`files` of {key!r} must map form fields to paths ({source})")
+        for field_name, file_path in files.items():
+            full = os.path.join(os.path.dirname(source.split(" [")[0]), str(file_path))
+            if not os.path.isfile(full):
+                raise ConfigError(
+                    f"file {file_path} of {key!r} field {field_name!r} does not exist ({source})"
+                )
+            files[field_name] = full
+    return Samples(routes, exclude, source, {str(k): str(v) for k, v in headers.items()})
 
 
 def plan(
@@ -133,10 +153,13 @@ def plan(
             request.skip = "a WebSocket route (the probe sends HTTP requests)"
         elif kind == "mount":
             request.skip = "a mounted app without routes (static files or another ASGI app)"
-        elif method not in SAFE_METHODS and not unsafe:
-            request.skip = f"{method} changes data: pass --unsafe to probe it"
+        elif method not in SAFE_METHODS and not unsafe and label not in samples.routes:
+            # A sample written for the route is consent to send it.
+            request.skip = f"{method} changes data: pass --unsafe, or give it a sample"
         else:
-            request.skip = _fill(request, path, convertors, operations.get(label), document, sample)
+            request.skip = _fill(
+                request, path, convertors, operations.get(label), document, sample, samples.headers
+            )
     return planned
 
 
@@ -156,11 +179,13 @@ def _fill(
     operation: dict[str, Any] | None,
     document: dict[str, Any],
     sample: dict[str, Any],
+    samples_headers: dict[str, str],
 ) -> str | None:
     """Fill ``request`` from the sample, then OpenAPI, then the convertors: the skip reason."""
     path_values: dict[str, Any] = dict(sample.get("path", {}))
     query: dict[str, Any] = dict(sample.get("query", {}))
-    request.headers = {str(k): str(v) for k, v in sample.get("headers", {}).items()}
+    request.headers = dict(samples_headers)
+    request.headers.update({str(k): str(v) for k, v in sample.get("headers", {}).items()})
     for parameter in (operation or {}).get("parameters", []):
         parameter = _deref(parameter, document)
         name, where = parameter.get("name", ""), parameter.get("in", "")
@@ -192,10 +217,15 @@ def _fill(
         return f"no value for a path parameter of `{path}`: add one to the samples"
     pairs = [(k, _text(x)) for k, v in query.items() for x in (v if isinstance(v, list) else [v])]
     request.url = url + ("?" + urllib.parse.urlencode(pairs) if pairs else "")
+    request.n = sample.get("n")
     if "json" in sample:
         request.json = sample["json"]
-    elif "form" in sample:
-        request.form = dict(sample["form"])
+    elif "form" in sample or "files" in sample:
+        request.form = dict(sample.get("form", {}))
+        request.files = {}
+        for field_name, file_path in sample.get("files", {}).items():
+            with open(file_path, "rb") as f:  # read once: every request sends the same bytes
+                request.files[field_name] = (os.path.basename(file_path), f.read())
     elif operation is not None and "requestBody" in operation:
         body = _deref(operation["requestBody"], document)
         content = body.get("content") or {}

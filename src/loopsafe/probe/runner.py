@@ -138,16 +138,22 @@ class LagSeries:
 
 
 def control_server(
-    monitor: Any, series: LagSeries, info: dict[str, Any], loop_thread: int
+    monitor: Any, series: LagSeries, info: dict[str, Any], loop_thread: int, loop_native_id: int
 ) -> ThreadingHTTPServer:
     """The probe's window into the server, served from a thread so a stuck loop cannot hide."""
     from loopsafe.runtime import stacks
+    from loopsafe.runtime.schedstat import ThreadClock
+
+    loop_clock = ThreadClock.open(loop_native_id)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/snapshot":
                 data = monitor.snapshot()
                 data["cpu_s"] = time.process_time()  # every thread of the server
+                # How long the loop thread was runnable but given no CPU: a busy host's share.
+                reading = loop_clock.read() if loop_clock is not None else None
+                data["loop_wait_s"] = reading[1] if reading is not None else None
                 data["stuck_s"] = stuck = monitor.stuck_for()
                 stack = stacks.sample(loop_thread) if stuck > 0.5 else None
                 data["loop_stack"] = [f.to_json() for f in stack] if stack else None
@@ -209,7 +215,9 @@ def serve(args: argparse.Namespace, ready: Any) -> int:
         front, lifespan="on", log_level="warning", access_log=False, loop="asyncio", http="h11"
     )
     server = uvicorn.Server(config)
-    control = control_server(monitor, series, info, threading.get_ident())
+    control = control_server(
+        monitor, series, info, threading.get_ident(), threading.get_native_id()
+    )
 
     async def announce() -> None:
         while not server.started:
