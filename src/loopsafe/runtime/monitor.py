@@ -113,12 +113,18 @@ class Monitor:
         self._lock = threading.Lock()
         self._failed: set[str] = set()
         self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
+        self.shedder: Any = None  # set by loopsafe.shed.ShedMiddleware(monitor=...)
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
 
     @property
     def running(self) -> bool:
         return self._watchdog is not None
+
+    @property
+    def heartbeat(self) -> Heartbeat | None:
+        """The loop heartbeat while running (the shedder's lag policy reads it)."""
+        return self._heartbeat if self.running else None
 
     def start(self) -> None:
         """Start on the running loop: heartbeat on the loop, watchdog in its own thread."""
@@ -306,6 +312,7 @@ class Monitor:
             pid=os.getpid(),
             started_at=self.started_at,
             threshold_s=self.threshold,
+            shed=self.shedder.snapshot() if self.shedder is not None else None,
         )
         return data
 
