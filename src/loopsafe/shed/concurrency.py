@@ -20,7 +20,7 @@ def _check_limit(limit: int, source: str) -> None:
         raise ConfigError(f"{source}(limit=) must be at least 1, got {limit}")
 
 
-def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The error to raise instead of the group: the first one that is not a cancellation."""
     cancelled = anyio.get_cancelled_exc_class()
     error: BaseException
