@@ -87,18 +87,19 @@ class Adaptive(Policy):
     """A concurrency limit that finds the server's capacity from observed latency (Gradient2-like;
     the algorithm and every parameter are described in docs/shedding.md).
 
-    Latencies are grouped into windows. Per window, ``short`` is the mean latency and
-    ``baseline`` tracks the no-queueing latency (it follows a faster window at once and a slower
-    one only slowly). Then ``gradient = clamp(tolerance * baseline / short, 0.5, 1)`` and
-    ``limit <- (1 - smoothing) * limit + smoothing * (limit * gradient + sqrt(limit))``: below
-    ``tolerance`` the limit grows by about sqrt(limit) per window, above it shrinks.
+    Latencies are grouped into windows. Per window, ``short`` is the mean latency, and
+    ``baseline``, the latency without queueing, follows the window's fastest response: down at
+    once, up only slowly. With ``gradient = tolerance * baseline / short``, the new estimate is
+    ``limit + sqrt(limit)`` when ``gradient >= 1`` (no queueing: probe for more, unless under
+    half the limit was in use) and ``limit * max(gradient, 0.5)`` otherwise (queueing: back off
+    in proportion); ``limit <- (1 - smoothing) * limit + smoothing * estimate``.
 
     Args:
         initial_limit: the limit before any measurement (default 20).
         min_limit: the limit never goes below this (default 2).
         max_limit: nor above this (default 1000).
-        tolerance: how much slower than the baseline a window may be before the limit shrinks
-            (default 1.5).
+        tolerance: how much slower than the baseline a window's mean may be before the limit
+            shrinks (default 1.5).
         smoothing: weight of each window's new estimate (default 0.2).
         window_samples: a window closes after at least this many responses... (default 20)
         window_s: ...and at least this many seconds (default 0.05).
@@ -146,6 +147,7 @@ class Adaptive(Policy):
         self.short: float | None = None
         self._sum = 0.0
         self._count = 0
+        self._min = math.inf
         self._peak = 0  # most requests in flight during the window
         self._window_start = time.monotonic()
 
@@ -155,6 +157,8 @@ class Adaptive(Policy):
     def observe(self, latency: float, in_flight: int) -> None:
         self._sum += latency
         self._count += 1
+        if latency < self._min:
+            self._min = latency
         if in_flight > self._peak:
             self._peak = in_flight
         if self._count < self.window_samples:
@@ -164,25 +168,31 @@ class Adaptive(Policy):
         if elapsed < self.window_s:
             return
         short = self._sum / self._count
-        peak = self._peak
-        self._sum, self._count, self._peak, self._window_start = 0.0, 0, 0, now
-        self._update(short, peak, elapsed)
+        fastest, peak = self._min, self._peak
+        self._sum, self._count, self._min, self._peak = 0.0, 0, math.inf, 0
+        self._window_start = now
+        self._update(short, fastest, peak, elapsed)
 
-    def _update(self, short: float, peak: int, elapsed: float) -> None:
+    def _update(self, short: float, fastest: float, peak: int, elapsed: float) -> None:
         self.short = short
         baseline = self.baseline
-        if baseline is None or short < baseline:
-            baseline = short  # a faster window is the truth about the no-queueing latency
+        if baseline is None or fastest < baseline:
+            # The window's fastest response is the best sign of the latency without queueing:
+            # even under overload some requests find the loop free.
+            baseline = fastest
         else:
             # Rise slowly: under sustained overload every window is slow because of queueing,
             # and a baseline that followed it would let the limit, and latency, creep up.
-            baseline += (short - baseline) * min(1.0, elapsed / self.baseline_s)
+            baseline += (fastest - baseline) * min(1.0, elapsed / self.baseline_s)
         self.baseline = baseline
         limit = self.estimate
-        gradient = max(0.5, min(1.0, self.tolerance * baseline / short))
-        if gradient >= 1.0 and peak < limit / 2:
-            return  # the app used under half of the limit: no evidence it can take more
-        target = limit * gradient + math.sqrt(limit)
+        gradient = self.tolerance * baseline / short
+        if gradient >= 1.0:
+            if peak < limit / 2:
+                return  # the app used under half of the limit: no evidence it can take more
+            target = limit + math.sqrt(limit)  # no queueing seen: probe for more capacity
+        else:
+            target = limit * max(0.5, gradient)  # queueing: back off in proportion
         limit = (1 - self.smoothing) * limit + self.smoothing * target
         self.estimate = max(self.min_limit, min(self.max_limit, limit))
 
