@@ -9,8 +9,8 @@ from loopsafe.shed import Bulkhead, BulkheadFull, Static
 from loopsafe.shed.shedder import Shedder
 
 
-def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
-    found = registry.get_sample_value(name, labels)
+def value(registry: CollectorRegistry, metric: str, **labels: str) -> float:
+    found = registry.get_sample_value(metric, labels)
     return 0.0 if found is None else found
 
 

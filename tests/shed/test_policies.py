@@ -70,7 +70,7 @@ def test_adaptive_grows_while_latency_stays_at_the_baseline() -> None:
     policy = Adaptive(initial_limit=10, window_s=0)
     feed(policy, 0.022, in_flight=1000, windows=20, fastest=0.021)
     assert policy.baseline == pytest.approx(0.021)
-    assert 30 < policy.estimate <= 1000
+    assert 20 < policy.estimate <= 1000  # about +sqrt(limit) * smoothing per window
 
 
 def test_adaptive_does_not_grow_when_the_app_uses_little_of_the_limit() -> None:

@@ -96,9 +96,7 @@ async def test_bounded_gather_keeps_order_and_caps_concurrency() -> None:
         running -= 1
         return i * i
 
-    assert await bounded_gather((job(i) for i in range(20)), limit=4) == [
-        i * i for i in range(20)
-    ]
+    assert await bounded_gather((job(i) for i in range(20)), limit=4) == [i * i for i in range(20)]
     assert peak == 4
     assert await bounded_gather([], limit=3) == []
 

@@ -102,6 +102,12 @@ def stream_app(closed: threading.Event, first: threading.Event) -> Any:
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         # A plain ASGI streaming app: nothing but disconnect_aware notices the client leaving.
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
         request = Request(scope, receive)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         async for chunk in disconnect_aware(request, producer()):
