@@ -56,7 +56,7 @@ async def test_bulkhead_caps_and_fails_fast() -> None:
         tg.start_soon(hold)
         await anyio.wait_all_tasks_blocked()
         assert inside == 2
-        with pytest.raises(BulkheadFull, match="no slot within 0.05 s"):
+        with pytest.raises(BulkheadFull, match=r"no slot within 0\.05 s"):
             async with bulkhead:
                 pass
         release.set()

@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, TypeVar
 
+import anyio
+
 T = TypeVar("T")
 
 
@@ -35,7 +37,8 @@ async def disconnect_aware(request: Any, agen: AsyncIterator[T]) -> AsyncGenerat
     step: asyncio.Future[T] | None = None
     try:
         while True:
-            step = asyncio.ensure_future(anext(iterator))
+            # One step at a time: the loop awaits each before starting the next.
+            step = asyncio.ensure_future(anext(iterator))  # noqa: LS401
             await asyncio.wait((step, watcher), return_when=asyncio.FIRST_COMPLETED)
             if not step.done():  # the client is gone: stop the producer where it waits
                 step.cancel()
@@ -55,4 +58,7 @@ async def disconnect_aware(request: Any, agen: AsyncIterator[T]) -> AsyncGenerat
                     await task
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
-            await aclose()
+            # Shielded, so the producer's own cleanup runs even when we are being cancelled;
+            # bounded, so a producer that hangs in it cannot hold the request forever.
+            with anyio.move_on_after(5, shield=True):
+                await aclose()
