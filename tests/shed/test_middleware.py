@@ -142,8 +142,10 @@ def test_no_slot_leaks_when_the_client_disconnects(serve: Any, gate: Gate, pool:
     server = serve(middleware)
     # A stream the client walks away from: the server cancels it and the slot comes back.
     with httpx.Client() as client, client.stream("GET", server.url + "/stream") as response:
-        assert next(response.iter_bytes()).startswith(b"first")
+        chunks = response.iter_bytes()
+        assert next(chunks).startswith(b"first")
         gate.wait_entered(1)
+        assert middleware.shedder.in_flight == 1
     assert gate.streams_closed.acquire(timeout=5)
     assert wait_until(lambda: middleware.shedder.in_flight == 0)
     # A handler still working when its client leaves: it finishes, then the slot is back.

@@ -121,7 +121,8 @@ def test_disconnect_aware_stops_the_producer_when_the_client_leaves(serve: Any) 
     closed, first = threading.Event(), threading.Event()
     server = serve(stream_app(closed, first))
     with httpx.Client() as client, client.stream("GET", server.url + "/feed") as response:
-        assert next(response.iter_raw()).startswith(b"first")
+        chunks = response.iter_raw()  # held: a dropped iterator would close the response
+        assert next(chunks).startswith(b"first")
         assert first.wait(5)
         assert not closed.is_set()
     assert closed.wait(5)  # long before the producer's 60 s wait would have ended
