@@ -57,19 +57,21 @@ def test_bad_parameters_are_config_errors(build: Any) -> None:
         build()
 
 
-def feed(policy: Adaptive, latency: float, in_flight: int, windows: int, fastest: float) -> None:
-    """Close ``windows`` windows: each has one response at ``fastest`` and the rest at
-    ``latency``; the window's time is not checked (window_s=0)."""
+def feed(
+    policy: Adaptive, latency: float, in_flight: int, windows: int, fastest: float, key: str = ""
+) -> None:
+    """Close ``windows`` windows of route ``key``: each has one response at ``fastest`` and the
+    rest at ``latency``; the window's time is not checked (window_s=0)."""
     for _ in range(windows):
-        policy.observe(fastest, in_flight)
+        policy.observe(fastest, in_flight, key)
         for _ in range(policy.window_samples - 1):
-            policy.observe(latency, in_flight)
+            policy.observe(latency, in_flight, key)
 
 
 def test_adaptive_grows_while_latency_stays_at_the_baseline() -> None:
     policy = Adaptive(initial_limit=10, window_s=0)
     feed(policy, 0.022, in_flight=1000, windows=20, fastest=0.021)
-    assert policy.baseline == pytest.approx(0.021)
+    assert policy.baselines[""] == pytest.approx(0.021)
     assert 20 < policy.estimate <= 1000  # about +sqrt(limit) * smoothing per window
 
 
@@ -81,9 +83,10 @@ def test_adaptive_does_not_grow_when_the_app_uses_little_of_the_limit() -> None:
 
 def test_adaptive_backs_off_when_latency_climbs_and_respects_min_limit() -> None:
     policy = Adaptive(initial_limit=50, min_limit=4, window_s=0)
-    feed(policy, 0.022, in_flight=50, windows=1, fastest=0.020)
+    feed(policy, 0.022, in_flight=50, windows=2, fastest=0.020)
     start = policy.estimate
     feed(policy, 0.080, in_flight=50, windows=5, fastest=0.060)  # queueing: 4x the baseline
+    assert policy.slowdown == pytest.approx(4.0)
     assert policy.estimate < start * 0.7
     feed(policy, 0.200, in_flight=50, windows=100, fastest=0.150)
     assert policy.estimate == 4
@@ -94,7 +97,24 @@ def test_adaptive_baseline_rises_only_slowly_under_sustained_queueing() -> None:
     feed(policy, 0.021, in_flight=20, windows=1, fastest=0.020)
     feed(policy, 0.100, in_flight=20, windows=50, fastest=0.080)
     # Each window counts as its real (tiny) duration: the baseline has barely moved.
-    assert policy.baseline is not None and policy.baseline < 0.021
+    assert policy.baselines[""] < 0.021
+
+
+def test_adaptive_compares_each_route_with_its_own_baseline() -> None:
+    """A 1 ms route next to a 22 ms one is not queueing: the limit must not collapse."""
+    policy = Adaptive(initial_limit=10, window_s=0)
+    for _ in range(20):
+        feed(policy, 0.0011, in_flight=1000, windows=1, fastest=0.001, key="/health-ish")
+        feed(policy, 0.022, in_flight=1000, windows=1, fastest=0.021, key="/items/{id}")
+    assert policy.estimate > 20
+    assert set(policy.baselines) == {"/health-ish", "/items/{id}"}
+
+
+def test_adaptive_bounds_the_routes_it_tracks() -> None:
+    policy = Adaptive(window_s=0, max_routes=2)
+    for n in range(10):
+        policy.observe(0.01, 1, f"/raw/{n}")
+    assert set(policy.baselines) == {"/raw/0", "/raw/1", "(other)"}
 
 
 class FakeHeartbeat:

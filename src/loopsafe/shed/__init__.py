@@ -3,12 +3,13 @@ recommend (the ``runtime`` extra). See docs/shedding.md."""
 
 from __future__ import annotations
 
+from loopsafe.shed.adaptive import Adaptive
 from loopsafe.shed.bulkhead import Bulkhead, BulkheadFull
 from loopsafe.shed.concurrency import BoundedTaskGroup, bounded_gather
 from loopsafe.shed.deadline import Deadline
 from loopsafe.shed.middleware import ShedMiddleware
 from loopsafe.shed.offload import CpuPool, configure_threadpool, run_blocking
-from loopsafe.shed.policies import Adaptive, Lag, Policy, Static
+from loopsafe.shed.policies import Lag, Policy, Static
 from loopsafe.shed.streaming import disconnect_aware
 from loopsafe.shed.tasks import TaskTracker
 

@@ -112,7 +112,8 @@ class ShedMiddleware:
         try:
             await self.app(scope, receive, send_timed)
         finally:
-            shedder.release(latency)  # always: a disconnect or an exception frees the slot
+            # Always: a disconnect or an exception frees the slot too.
+            shedder.release(latency, _route_key(scope) if latency is not None else "")
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def receive_lifespan() -> Message:
@@ -125,6 +126,12 @@ class ShedMiddleware:
             await self.app(scope, receive_lifespan, send)
         finally:
             self.shedder.stop()
+
+
+def _route_key(scope: Scope) -> str:
+    """The route template once Starlette routed the request (``/items/{id}``), else the path."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else str(scope.get("path", ""))
 
 
 async def _close_websocket(receive: Receive, send: Send) -> None:

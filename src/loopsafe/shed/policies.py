@@ -9,7 +9,6 @@ A policy answers two questions on the loop, in a few attribute reads: the concur
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -36,9 +35,9 @@ class Policy:
         ``share`` is the priority class's weight: 1 for normal, more for critical traffic."""
         return None
 
-    def observe(self, latency: float, in_flight: int) -> None:
-        """An accepted request got its response after ``latency`` seconds; ``in_flight``
-        requests (itself included) were being served when it finished."""
+    def observe(self, latency: float, in_flight: int, key: str = "") -> None:
+        """An accepted request of route ``key`` got its response after ``latency`` seconds;
+        ``in_flight`` requests (itself included) were being served when it finished."""
 
     def start(self, heartbeat: Any) -> None:
         """Called on the loop at startup; ``heartbeat`` is the monitor's, or None."""
@@ -81,123 +80,6 @@ class Static(Policy):
 
     def __repr__(self) -> str:
         return f"Static(max_in_flight={self.max_in_flight}, queue={self.queue}, max_wait_s={self.max_wait_s})"
-
-
-class Adaptive(Policy):
-    """A concurrency limit that finds the server's capacity from observed latency (Gradient2-like;
-    the algorithm and every parameter are described in docs/shedding.md).
-
-    Latencies are grouped into windows. Per window, ``short`` is the mean latency, and
-    ``baseline``, the latency without queueing, follows the window's fastest response: down at
-    once, up only slowly. With ``gradient = tolerance * baseline / short``, the new estimate is
-    ``limit + sqrt(limit)`` when ``gradient >= 1`` (no queueing: probe for more, unless under
-    half the limit was in use) and ``limit * max(gradient, 0.5)`` otherwise (queueing: back off
-    in proportion); ``limit <- (1 - smoothing) * limit + smoothing * estimate``.
-
-    Args:
-        initial_limit: the limit before any measurement (default 20).
-        min_limit: the limit never goes below this (default 2).
-        max_limit: nor above this (default 1000).
-        tolerance: how much slower than the baseline a window's mean may be before the limit
-            shrinks (default 1.5).
-        smoothing: weight of each window's new estimate (default 0.2).
-        window_samples: a window closes after at least this many responses... (default 20)
-        window_s: ...and at least this many seconds (default 0.05).
-        baseline_s: time constant, in seconds, of the baseline's slow rise (default 60). A short
-            one follows a service that really got slower sooner; a long one lets sustained
-            overload raise the limit less.
-    """
-
-    name = "adaptive"
-
-    def __init__(
-        self,
-        initial_limit: int = 20,
-        *,
-        min_limit: int = 2,
-        max_limit: int = 1000,
-        tolerance: float = 1.5,
-        smoothing: float = 0.2,
-        window_samples: int = 20,
-        window_s: float = 0.05,
-        baseline_s: float = 60.0,
-    ) -> None:
-        if not 1 <= min_limit <= initial_limit <= max_limit:
-            raise ConfigError(
-                "Adaptive() needs 1 <= min_limit <= initial_limit <= max_limit, got "
-                f"{min_limit}, {initial_limit}, {max_limit}"
-            )
-        if tolerance < 1:
-            raise ConfigError(f"Adaptive(tolerance=) must be at least 1, got {tolerance}")
-        if not 0 < smoothing <= 1:
-            raise ConfigError(f"Adaptive(smoothing=) must be in (0, 1], got {smoothing}")
-        if window_samples < 1 or window_s < 0 or baseline_s <= 0:
-            raise ConfigError(
-                "Adaptive() needs window_samples >= 1, window_s >= 0 and baseline_s > 0"
-            )
-        self.min_limit = float(min_limit)
-        self.max_limit = float(max_limit)
-        self.tolerance = tolerance
-        self.smoothing = smoothing
-        self.window_samples = window_samples
-        self.window_s = window_s
-        self.baseline_s = baseline_s
-        self.estimate = float(initial_limit)
-        self.baseline: float | None = None
-        self.short: float | None = None
-        self._sum = 0.0
-        self._count = 0
-        self._min = math.inf
-        self._peak = 0  # most requests in flight during the window
-        self._window_start = time.monotonic()
-
-    def limit(self) -> float | None:
-        return self.estimate
-
-    def observe(self, latency: float, in_flight: int) -> None:
-        self._sum += latency
-        self._count += 1
-        if latency < self._min:
-            self._min = latency
-        if in_flight > self._peak:
-            self._peak = in_flight
-        if self._count < self.window_samples:
-            return
-        now = time.monotonic()
-        elapsed = now - self._window_start
-        if elapsed < self.window_s:
-            return
-        short = self._sum / self._count
-        fastest, peak = self._min, self._peak
-        self._sum, self._count, self._min, self._peak = 0.0, 0, math.inf, 0
-        self._window_start = now
-        self._update(short, fastest, peak, elapsed)
-
-    def _update(self, short: float, fastest: float, peak: int, elapsed: float) -> None:
-        self.short = short
-        baseline = self.baseline
-        if baseline is None or fastest < baseline:
-            # The window's fastest response is the best sign of the latency without queueing:
-            # even under overload some requests find the loop free.
-            baseline = fastest
-        else:
-            # Rise slowly: under sustained overload every window is slow because of queueing,
-            # and a baseline that followed it would let the limit, and latency, creep up.
-            baseline += (fastest - baseline) * min(1.0, elapsed / self.baseline_s)
-        self.baseline = baseline
-        limit = self.estimate
-        gradient = self.tolerance * baseline / short
-        if gradient >= 1.0:
-            if peak < limit / 2:
-                return  # the app used under half of the limit: no evidence it can take more
-            target = limit + math.sqrt(limit)  # no queueing seen: probe for more capacity
-        else:
-            target = limit * max(0.5, gradient)  # queueing: back off in proportion
-        limit = (1 - self.smoothing) * limit + self.smoothing * target
-        self.estimate = max(self.min_limit, min(self.max_limit, limit))
-
-    def __repr__(self) -> str:
-        return f"Adaptive(limit={self.estimate:.1f}, baseline={self.baseline})"
 
 
 class Lag(Policy):
@@ -298,9 +180,9 @@ class Combined(Policy):
                 return reason
         return None
 
-    def observe(self, latency: float, in_flight: int) -> None:
+    def observe(self, latency: float, in_flight: int, key: str = "") -> None:
         for policy in self.policies:
-            policy.observe(latency, in_flight)
+            policy.observe(latency, in_flight, key)
 
     def start(self, heartbeat: Any) -> None:
         for policy in self.policies:
@@ -326,6 +208,8 @@ def make_policy(spec: Any, source: str = "ShedMiddleware(policy=)") -> Policy:
                     f"unknown shedding policy {n!r} ({source}): use one of "
                     f"{', '.join(POLICY_NAMES)}, a policy object, or a list of them"
                 )
+        from loopsafe.shed.adaptive import Adaptive
+
         built: list[Policy] = [
             Static() if n == "static" else Adaptive() if n == "adaptive" else Lag() for n in names
         ]

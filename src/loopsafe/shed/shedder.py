@@ -115,10 +115,11 @@ class Shedder:
         self._count("accepted", "", priority, 0)
         return ADMITTED
 
-    def release(self, latency: float | None) -> None:
-        """A request admitted earlier is done (``latency``: to its response start, if any)."""
+    def release(self, latency: float | None, key: str = "") -> None:
+        """A request admitted earlier is done (``latency``: to its response start, if any;
+        ``key``: its route)."""
         if latency is not None:
-            self.policy.observe(latency, self.in_flight)
+            self.policy.observe(latency, self.in_flight, key)
         if self.queued and self._hand_over():
             return  # the slot goes straight to a waiter: in_flight is unchanged
         self.in_flight -= 1
