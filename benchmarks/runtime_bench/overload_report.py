@@ -111,14 +111,15 @@ def main_table(stats: list[Stats], capacity: float, best: str | None, bad: str |
     shown = [s for s in stats if not s.variant.startswith("uvicorn-") or s.variant in (best, bad)]
     lines = [
         "| load | variant | goodput (req/s) | % of capacity | p50 ms | p99 ms | rejected | "
-        "timeouts + errors | connections opened |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "timeouts + errors | connections opened | sent > 10 ms late |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in sorted(shown, key=lambda s: (s.level, _order(s.variant, best, bad))):
         lines.append(
             f"| {s.level:g}x ({s.rate:.0f}/s) | {label(s.variant, best, bad)} | {s.goodput:.0f} | "
             f"{100 * s.goodput / capacity:.0f}% | {_fmt(s.p50_ms)} | {_fmt(s.p99_ms)} | "
-            f"{100 * s.rejection_rate:.0f}% | {s.timeouts + s.failed} | {s.connections_opened} |"
+            f"{100 * s.rejection_rate:.0f}% | {s.timeouts + s.failed} | {s.connections_opened} | "
+            f"{s.late_sends} |"
         )
     return lines
 
@@ -272,7 +273,9 @@ def section(
         f"{_fmt(unloaded.p50_ms, 1)} ms, p99 {_fmt(unloaded.p99_ms, 1)} ms.",
         "",
         f"Each cell: a fresh server, {meta['warmup']:g} s of warm-up then {meta['duration']:g} s "
-        "measured.",
+        "measured. The last column counts the requests the generator sent more than 10 ms after "
+        "their time (a starved generator sends in bursts): more than a few hundred mean the "
+        "client's CPU was busy too.",
         "",
         *main_table(stats, capacity, best, bad),
         "",

@@ -123,6 +123,7 @@ class FakeHeartbeat:
         self.interval = 0.01
         self.last_tick = float("inf")  # "just ticked": nothing overdue
         self.ticks: list[Any] = []
+        self.running = True
 
     def every_tick(self, fn: Any) -> None:
         self.ticks.append(fn)

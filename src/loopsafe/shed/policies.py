@@ -133,8 +133,8 @@ class Lag(Policy):
     def current(self) -> float:
         """The lag the policy acts on now, in seconds."""
         heartbeat = self._heartbeat
-        if heartbeat is None:
-            return 0.0
+        if heartbeat is None or not heartbeat.running:
+            return 0.0  # stopped (shutdown): its last tick grows old, the loop is not late
         overdue: float = time.monotonic() - heartbeat.last_tick - heartbeat.interval
         return max(self.lag, overdue)
 
