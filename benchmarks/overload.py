@@ -80,8 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--json", help="write the raw figures to this file")
+    parser.add_argument(
+        "--from-json", help="no measurement: write the report of a run saved with --json"
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return report_from(Path(args.from_json), args.write_docs)
     quick = args.quick
     duration = args.duration or (4.0 if quick else 10.0)
     warmup = args.warmup if args.warmup is not None else (1.0 if quick else 2.0)
@@ -168,11 +173,29 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(
             json.dumps(
                 {"capacity": capacity, "unloaded": asdict(unloaded), "meta": meta,
-                 "stats": [asdict(s) for s in stats]},
+                 "versions": versions(), "stats": [asdict(s) for s in stats]},
                 indent=2,
             )
         )  # fmt: skip
     if args.write_docs:
+        write_section(SECTION_TITLE, text)
+        PLOT.write_text(svg_plot(stats, capacity, *_best_bad(stats, capacity)))
+    return 0
+
+
+def report_from(path: Path, write_docs: bool) -> int:
+    try:
+        data = json.loads(path.read_text())
+        capacity = float(data["capacity"])
+        unloaded = Stats(**data["unloaded"])
+        stats = [Stats(**s) for s in data["stats"]]
+        meta = data["meta"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"overload: error: cannot read {path} (--from-json): {exc}", file=sys.stderr)
+        return 2
+    text = section(stats, capacity, unloaded, meta, data.get("versions") or versions(), PLOT.name)
+    print(text)
+    if write_docs:
         write_section(SECTION_TITLE, text)
         PLOT.write_text(svg_plot(stats, capacity, *_best_bad(stats, capacity)))
     return 0
