@@ -104,7 +104,10 @@ class CpuPool:
 
     def __init__(self, workers: int | None = None, *, mp_context: str = "spawn") -> None:
         if workers is None:
-            workers = max(1, len(os.sched_getaffinity(0)) - 1)
+            usable = (
+                len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            )
+            workers = max(1, (usable or 1) - 1)
         if workers < 1:
             raise ConfigError(f"CpuPool(workers=) must be at least 1, got {workers}")
         self.workers = workers
