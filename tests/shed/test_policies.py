@@ -3,11 +3,14 @@ response to latency, and the lag gate, with synthetic inputs (no clock-dependent
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
+import loopsafe
 from loopsafe._errors import ConfigError
 from loopsafe.shed import Adaptive, Lag, ShedMiddleware, Static
 from loopsafe.shed.policies import Combined, make_policy
@@ -159,3 +162,38 @@ def test_shedder_counts_every_decision() -> None:
     snap = shedder.snapshot()
     assert snap["accepted"] == 2 and snap["rejected"] == 1 and snap["in_flight"] == 0
     assert snap["by_priority"]["critical"] == {"accepted": 1, "rejected": 0}
+
+
+def test_install_rejects_a_bad_policy_at_install_time() -> None:
+    with pytest.raises(ConfigError, match="unknown shedding policy 'fast'"):
+        loopsafe.install(FastAPI(), shed="fast", prometheus=False)
+
+
+async def _waiters_get_slots_by_class() -> list[str]:
+    shedder = Shedder(Static(max_in_flight=4, queue=3, max_wait_s=5), prometheus=False)
+    for priority in ("normal",) * 4 + ("critical",):  # critical has a reserve: 5 in flight
+        assert shedder.admit(priority) is None
+    order: list[str] = []
+
+    async def wait(priority: str) -> None:
+        assert shedder.admit(priority) == "wait"
+        assert await shedder.wait(priority) is None
+        order.append(priority)
+        shedder.release(0.01)
+
+    tasks = [asyncio.create_task(wait(p)) for p in ("low", "normal", "critical")]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert shedder.queued == 3
+    assert shedder.admit("normal") == "queue_full"
+    for _ in range(5):  # the first five requests finish, one at a time
+        shedder.release(0.01)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert shedder.in_flight == 0 and shedder.queued == 0
+    return order
+
+
+def test_a_freed_slot_goes_to_the_highest_class_waiting() -> None:
+    assert asyncio.run(_waiters_get_slots_by_class()) == ["critical", "normal", "low"]
