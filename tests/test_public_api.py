@@ -17,7 +17,7 @@ def test_all_is_a_sorted_tuple_of_existing_names() -> None:
     # package holds the pytest11 plugin, so pytest rewrites it).
     public = {n for n in vars(loopsafe) if not n.startswith(("_", "@"))}
     public -= {"annotations", "TYPE_CHECKING", "Any"}
-    submodules = {"check", "cli", "config", "probe", "runtime", "pytest_plugin", "testing"}
+    submodules = {"check", "cli", "config", "probe", "runtime", "pytest_plugin", "shed", "testing"}
     assert public <= set(loopsafe.__all__) | submodules
 
 
@@ -25,7 +25,7 @@ def test_checker_import_pulls_no_third_party_module() -> None:
     code = (
         "import sys, loopsafe, loopsafe.check, loopsafe.cli\n"
         "heavy = {'starlette', 'anyio', 'prometheus_client', 'rich', 'libcst', 'fastapi', 'httpx',"
-        " 'loopsafe.runtime'}\n"
+        " 'loopsafe.runtime', 'loopsafe.shed'}\n"
         "print(sorted(heavy & (set(sys.modules) | {m.split('.')[0] for m in sys.modules})))\n"
     )
     out = subprocess.run(

@@ -11,12 +11,54 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ("LoopSafeMiddleware", "Monitor", "StallEvent", "__version__", "install")
+__all__ = (
+    "BoundedTaskGroup",
+    "Bulkhead",
+    "BulkheadFull",
+    "CpuPool",
+    "Deadline",
+    "LoopSafeMiddleware",
+    "Monitor",
+    "StallEvent",
+    "TaskTracker",
+    "__version__",
+    "bounded_gather",
+    "configure_threadpool",
+    "disconnect_aware",
+    "install",
+    "run_blocking",
+)
 
 if TYPE_CHECKING:
     from loopsafe.runtime import LoopSafeMiddleware, Monitor, StallEvent, install
+    from loopsafe.shed import (
+        BoundedTaskGroup,
+        Bulkhead,
+        BulkheadFull,
+        CpuPool,
+        Deadline,
+        TaskTracker,
+        bounded_gather,
+        configure_threadpool,
+        disconnect_aware,
+        run_blocking,
+    )
 
 _RUNTIME = frozenset({"LoopSafeMiddleware", "Monitor", "StallEvent", "install"})
+_SHED = frozenset(
+    {
+        "BoundedTaskGroup",
+        "Bulkhead",
+        "BulkheadFull",
+        "CpuPool",
+        "Deadline",
+        "TaskTracker",
+        "bounded_gather",
+        "configure_threadpool",
+        "disconnect_aware",
+        "run_blocking",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +66,8 @@ def __getattr__(name: str) -> Any:
         import loopsafe.runtime
 
         return getattr(loopsafe.runtime, name)
+    if name in _SHED:
+        import loopsafe.shed
+
+        return getattr(loopsafe.shed, name)
     raise AttributeError(f"module 'loopsafe' has no attribute {name!r}")

@@ -16,6 +16,7 @@ DEFAULT_EXEMPT: tuple[str, ...] = inspect.signature(Monitor).parameters["exempt"
 def install(
     app: Any,
     *,
+    shed: Any = None,
     dashboard: bool = False,
     dashboard_token: str | None = None,
     dashboard_path: str = "/_loopsafe",
@@ -29,10 +30,14 @@ def install(
 
     Args:
         app: the FastAPI or Starlette app.
+        shed: a load-shedding policy (``"static"``, ``"adaptive"``, ``"lag"``, ``"adaptive+lag"``,
+            a policy object or a list; default None, no shedding) for
+            ``loopsafe.shed.ShedMiddleware``, installed right inside the monitor so that it
+            decides before routing (docs/shedding.md).
         dashboard: serve the live dashboard at ``dashboard_path`` (docs/dashboard.md).
         dashboard_token: the secret the dashboard asks for; None reads
             ``LOOPSAFE_DASHBOARD_TOKEN``.
-        dashboard_path: where the dashboard lives; left out of route figures.
+        dashboard_path: where the dashboard lives; left out of route figures and never shed.
         dashboard_allow: client addresses or networks allowed to see the dashboard (with a
             token as well, a client needs both).
         **options: the ``Monitor``'s options.
@@ -59,6 +64,14 @@ def install(
         if not dashboard_path.startswith(exempt):
             options["exempt"] = (*exempt, dashboard_path)
     monitor = Monitor(**options)
+    shedding: Any = None
+    if shed is not None:
+        from loopsafe.shed.middleware import ShedMiddleware
+
+        # Built now so that a bad policy fails at install() time, not at the first request.
+        shedding = ShedMiddleware(
+            _later, shed, monitor=monitor, prometheus=options.get("prometheus")
+        )
     board = None
     if dashboard:
         from loopsafe.runtime.dashboard import Dashboard
@@ -73,7 +86,11 @@ def install(
     def build_with_monitor() -> Any:
         # Outermost, whatever order middleware is added in: stalls in any middleware are
         # attributed to their request, and errors are seen after ServerErrorMiddleware.
-        monitored = LoopSafeMiddleware(build(), monitor=monitor)
+        inner = build()
+        if shedding is not None:
+            shedding.app = inner  # right inside the monitor: rejects before any routing
+            inner = shedding
+        monitored = LoopSafeMiddleware(inner, monitor=monitor)
         if board is None:
             return monitored
         # The dashboard goes in front of everything: its requests are neither counted nor shed.
@@ -84,3 +101,7 @@ def install(
     if state is not None:
         state.loopsafe = monitor
     return monitor
+
+
+async def _later(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+    raise RuntimeError("the shed middleware is used before the app's middleware stack is built")

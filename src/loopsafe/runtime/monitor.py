@@ -124,8 +124,14 @@ class Monitor:
         self.running = False  # a plain attribute: the middleware reads it on every request
         self.otel = self._otel is not None
         self._labels: dict[tuple[Any, int, int, Any], tuple[Any, Any, str]] = {}
+        self.shedder: Any = None  # set by loopsafe.shed.ShedMiddleware(monitor=...)
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
+
+    @property
+    def heartbeat(self) -> Heartbeat | None:
+        """The loop heartbeat while running (the shedder's lag policy reads it)."""
+        return self._heartbeat if self.running else None
 
     def start(self) -> None:
         """Start on the running loop: heartbeat on the loop, watchdog in its own thread."""
@@ -332,6 +338,7 @@ class Monitor:
             pid=os.getpid(),
             started_at=self.started_at,
             threshold_s=self.threshold,
+            shed=self.shedder.snapshot() if self.shedder is not None else None,
         )
         return data
 
