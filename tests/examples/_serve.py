@@ -4,7 +4,7 @@
 
 Runs from APP_DIR (the examples use relative paths and the package name `app`), imports
 `app.main:app`, installs the monitor unless the app already did (`app.main.monitor`), and
-adds `GET /_loopsafe/test-snapshot` returning `Monitor.snapshot()`, so a test in another
+adds `GET /_test/loopsafe-snapshot` returning `Monitor.snapshot()`, so a test in another
 process can see the stalls and their culprit lines.
 """
 
@@ -35,7 +35,7 @@ def main() -> None:
     async def snapshot(request: Request) -> JSONResponse:
         return JSONResponse(monitor.snapshot())
 
-    app.router.add_route("/_loopsafe/test-snapshot", snapshot, methods=["GET"])
+    app.router.add_route("/_test/loopsafe-snapshot", snapshot, methods=["GET"])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

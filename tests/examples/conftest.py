@@ -91,10 +91,10 @@ class AppServer(Process):
 
     def __init__(self, app_dir: Path, env: dict[str, str], log: Path) -> None:
         super().__init__([sys.executable, str(SERVE), str(app_dir), "{port}"], app_dir, env, log)
-        self.wait_ready("/_loopsafe/test-snapshot")
+        self.wait_ready("/_test/loopsafe-snapshot")
 
     def snapshot(self) -> dict[str, Any]:
-        return httpx.get(self.url + "/_loopsafe/test-snapshot", timeout=10).json()  # type: ignore[no-any-return]
+        return httpx.get(self.url + "/_test/loopsafe-snapshot", timeout=10).json()  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

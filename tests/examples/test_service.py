@@ -189,6 +189,20 @@ def test_sse_stream_stops_when_the_client_disconnects(service: AppServer) -> Non
     assert sse_streams(service) == 0, "the generator kept running after the client left"
 
 
+def test_shedding_and_dashboard_are_on(service_for: Callable[[str], AppServer]) -> None:
+    service = service_for("sqlite")
+    # The dashboard answers this machine's clients; its snapshot shows the adaptive shedder.
+    data = httpx.get(f"{service.url}/_loopsafe/api", timeout=10).json()
+    assert data["shed"]["policy"] == "adaptive"
+    assert data["shed"]["limit"] >= 1
+    page = httpx.get(f"{service.url}/_loopsafe/", timeout=10)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    # Shedding counts the requests it let through (the dashboard's own are exempt).
+    httpx.get(f"{service.url}/products", timeout=10).raise_for_status()
+    again = httpx.get(f"{service.url}/_loopsafe/api", timeout=10).json()
+    assert again["shed"]["accepted"] > data["shed"]["accepted"]
+
+
 def test_no_stall_pinned_on_service_code(service_for: Callable[[str], AppServer]) -> None:
     """Whatever else the shared machine does, no stall may be caused by the service's own code."""
     app_dir = str(SERVICE / "app")

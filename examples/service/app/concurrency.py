@@ -1,16 +1,16 @@
-"""Small asyncio building blocks: a bulkhead, a bounded gather, a task tracker.
+"""Two asyncio building blocks this service wants in a shape loopsafe's do not have.
 
-They are plain asyncio so the example runs anywhere; loopsafe ships equivalents
-(`loopsafe.Bulkhead`, `loopsafe.bounded_gather`, `loopsafe.TaskTracker`) with metrics.
+The bounded fan-out is loopsafe's (`loopsafe.bounded_gather`). This bulkhead bounds its wait
+queue by length (`loopsafe.Bulkhead` bounds it by time), and this task tracker has daemon tasks
+that are cancelled, not drained, at shutdown (`loopsafe.TaskTracker` drains everything).
 """
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -51,19 +51,6 @@ class Bulkhead:
             yield
         finally:
             self._slots.release()
-
-
-async def bounded_gather(aws: Iterable[Awaitable[T]], limit: int) -> list[T]:
-    """Like asyncio.gather, but at most `limit` awaitables run at once (first error wins)."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(aw: Awaitable[T]) -> T:
-        async with semaphore:
-            return await aw
-
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(run(aw)) for aw in aws]
-    return [t.result() for t in tasks]
 
 
 class TaskTracker:

@@ -128,5 +128,13 @@ def prometheus_metrics() -> Response:
     return Response(body, media_type=content_type)
 
 
-# The event-loop monitor: stall detection with culprit lines, exported to /metrics.
-monitor = loopsafe.install(app)
+# loopsafe: the event-loop monitor (stalls with their culprit lines, exported to /metrics),
+# adaptive load shedding (503 + Retry-After before latency collapses; /metrics, /healthz and the
+# dashboard are never shed) and the live dashboard at /_loopsafe, for this machine's clients or
+# anyone with LOOPSAFE_DASHBOARD_TOKEN.
+monitor = loopsafe.install(
+    app,
+    shed=settings.shed_policy or None,
+    dashboard=True,
+    dashboard_allow=("127.0.0.1", "::1"),
+)

@@ -38,6 +38,8 @@ class Settings:
     # Bulkhead per upstream: concurrent calls, and calls allowed to queue before failing fast.
     bulkhead_size: int = int(_env("BULKHEAD_SIZE", "20"))
     bulkhead_queue: int = int(_env("BULKHEAD_QUEUE", "50"))
+    # loopsafe's load shedding ("adaptive", "static", "lag", "adaptive+lag"; "" switches it off).
+    shed_policy: str = _env("SHED_POLICY", "adaptive")
     # Client-supplied lists (a cart's SKUs) are fanned out at most this wide.
     fanout_limit: int = int(_env("FANOUT_LIMIT", "8"))
     thread_limit: int = int(_env("THREAD_LIMIT", "100"))

@@ -4,7 +4,6 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from pydantic import BaseModel, Field
 
 from app.clients import UpstreamError, Upstreams
-from app.concurrency import bounded_gather
 from app.db import Order
 from app.deps import CurrentUser, SessionDep, TasksDep, UpstreamsDep
 from app.repositories import orders as order_repo
@@ -12,6 +11,7 @@ from app.repositories import products as product_repo
 from app.services import audit
 from app.services.pricing import order_total, vat_breakdown
 from app.settings import settings
+from loopsafe import bounded_gather
 
 router = APIRouter()
 
