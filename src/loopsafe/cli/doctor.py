@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
 def print_diagnosis(diagnosis: Any) -> None:
     from rich.console import Console
 
+    from loopsafe.probe.doctor import stall_seen
     from loopsafe.probe.render import print_table
 
     console = Console(highlight=False)
@@ -90,12 +91,7 @@ def print_diagnosis(diagnosis: Any) -> None:
         finding = confirmation.finding
         where = f"{finding.path}:{finding.line}:{finding.column}"
         status = confirmation.status
-        detail = ""
-        if status == "confirmed":
-            detail = (
-                f" ({confirmation.stalls} stall(s), max {confirmation.max_s * 1000:.0f} ms, in "
-                f"{', '.join(confirmation.routes)})"
-            )
+        detail = f" ({confirmation.seen()})" if status == "confirmed" else ""
         console.print(
             f"[{styles[status]}]{status:>11}[/] {where}: {finding.code} {finding.message}{detail}"
         )
@@ -103,8 +99,7 @@ def print_diagnosis(diagnosis: Any) -> None:
         frame = stall.get("user_frame") or stall.get("culprit") or {}
         console.print(
             f"[bold magenta]runtime-only[/] {frame.get('path')}:{frame.get('line')}: the loop was "
-            f"blocked {stall['count']} time(s), max {stall['max_s'] * 1000:.0f} ms, in "
-            f"{stall['route']}, with no static finding here"
+            f"blocked here ({stall_seen(stall)}), with no static finding here"
         )
     summary = diagnosis.to_json()["summary"]
     console.print(

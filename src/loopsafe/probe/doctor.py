@@ -26,6 +26,14 @@ class Confirmation:
     stalls: int = 0
     max_s: float = 0.0
 
+    def seen(self) -> str:
+        """What the probe saw at this finding's lines, in words ("" when nothing)."""
+        if self.status != "confirmed":
+            return ""
+        return (
+            f"{self.stalls} stall(s), max {self.max_s * 1000:.0f} ms, in {', '.join(self.routes)}"
+        )
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = self.finding.to_json()
         data["runtime"] = {
@@ -104,3 +112,8 @@ def diagnose(findings: list[Any], probe: ProbeResult) -> Diagnosis:
         if index not in matched
     ]
     return Diagnosis(confirmations, runtime_only, probe)
+
+
+def stall_seen(stall: dict[str, Any]) -> str:
+    """A runtime-only stall in words: how often, how long, where."""
+    return f"{stall['count']} stall(s), max {stall['max_s'] * 1000:.0f} ms, in {stall['route']}"

@@ -8,6 +8,7 @@ import html
 import json
 from typing import Any
 
+from loopsafe.probe.doctor import stall_seen
 from loopsafe.probe.measure import ProbeResult, RouteResult
 from loopsafe.probe.output import write_text_atomic
 
@@ -189,12 +190,7 @@ def findings_section(diagnosis: Any) -> str:
     for confirmation in diagnosis.findings:
         finding = confirmation.finding
         where = f"{finding.path}:{finding.line}:{finding.column}"
-        seen = ""
-        if confirmation.status == "confirmed":
-            seen = (
-                f"{confirmation.stalls} stall(s), max {confirmation.max_s * 1000:.0f} ms, in "
-                f"{', '.join(confirmation.routes)}"
-            )
+        seen = confirmation.seen()
         rows.append(
             f'<tr><td class="f-{_e(confirmation.status)}">{_e(confirmation.status)}</td>'
             f"<td><code>{_e(where)}</code></td><td>{_e(finding.code)}</td>"
@@ -205,8 +201,7 @@ def findings_section(diagnosis: Any) -> str:
         rows.append(
             f'<tr><td class="f-runtime-only">runtime-only</td><td><code>{_e(_frame(frame))}'
             f"</code></td><td></td><td>the loop was blocked here, and no finding says so</td>"
-            f"<td>{stall['count']} stall(s), max {stall['max_s'] * 1000:.0f} ms, in "
-            f"{_e(stall['route'])}</td></tr>"
+            f"<td>{_e(stall_seen(stall))}</td></tr>"
         )
     summary = diagnosis.to_json()["summary"]
     return (
