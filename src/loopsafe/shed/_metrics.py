@@ -13,18 +13,12 @@ _LOCK = threading.Lock()
 def metrics(prometheus: Any) -> dict[str, Any] | None:
     """The metric objects for ``prometheus`` (True/None: the default registry when
     prometheus_client is installed; False: none; or a ``CollectorRegistry``)."""
-    if prometheus is False:
-        return None
-    try:
-        from prometheus_client import REGISTRY, Counter, Gauge
-    except ImportError:
-        if prometheus is not None:
-            from loopsafe._errors import ConfigError
+    from loopsafe.runtime.sinks import prometheus_wanted
 
-            raise ConfigError(
-                "prometheus=True needs prometheus_client: pip install 'loopsafe[runtime]'"
-            ) from None
+    if not prometheus_wanted(prometheus):
         return None
+    from prometheus_client import REGISTRY, Counter, Gauge
+
     registry = REGISTRY if prometheus in (None, True) else prometheus
     with _LOCK:
         found = _METRICS.get(id(registry))

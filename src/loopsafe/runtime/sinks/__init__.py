@@ -17,16 +17,26 @@ def default_sinks(log_stalls: bool, prometheus: Any) -> list[Any]:
         from loopsafe.runtime.sinks.logging import LogSink
 
         sinks.append(LogSink())
-    if prometheus is not False:
-        try:
-            from loopsafe.runtime.sinks.prometheus import PrometheusSink
-        except ImportError:
-            if prometheus is not None:
-                from loopsafe._errors import ConfigError
+    if prometheus_wanted(prometheus):
+        from loopsafe.runtime.sinks.prometheus import PrometheusSink
 
-                raise ConfigError(
-                    "prometheus=True needs prometheus_client: pip install 'loopsafe[runtime]'"
-                ) from None
-        else:
-            sinks.append(PrometheusSink(None if prometheus in (None, True) else prometheus))
+        sinks.append(PrometheusSink(None if prometheus in (None, True) else prometheus))
     return sinks
+
+
+def prometheus_wanted(prometheus: Any) -> bool:
+    """Whether to export metrics: False never; None when prometheus_client is installed; True
+    or a registry always (a ConfigError when prometheus_client is missing)."""
+    if prometheus is False:
+        return False
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        if prometheus is not None:
+            from loopsafe._errors import ConfigError
+
+            raise ConfigError(
+                "prometheus=True needs prometheus_client: pip install 'loopsafe[runtime]'"
+            ) from None
+        return False
+    return True
