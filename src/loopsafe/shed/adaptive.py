@@ -28,7 +28,7 @@ class Adaptive(Policy):
         min_limit: the limit never goes below this (default 2).
         max_limit: nor above this (default 1000).
         tolerance: how much slower than its baseline the median response may be before the
-            limit shrinks (default 1.5).
+            limit shrinks (default 1.3).
         smoothing: weight of each window's new estimate (default 0.2).
         window_samples: a window closes after at least this many responses... (default 20)
         window_s: ...and at least this many seconds (default 0.05).
@@ -46,7 +46,7 @@ class Adaptive(Policy):
         *,
         min_limit: int = 2,
         max_limit: int = 1000,
-        tolerance: float = 1.5,
+        tolerance: float = 1.3,
         smoothing: float = 0.2,
         window_samples: int = 20,
         window_s: float = 0.05,
