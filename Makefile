@@ -18,7 +18,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-core
 
 $(VENV)/.installed-demo: pyproject.toml examples/antipatterns/requirements.txt examples/service/requirements.txt | $(BIN)/python
-	$(PIP) install -e '.[probe]' -r examples/antipatterns/requirements.txt -r examples/service/requirements.txt
+	$(PIP) install -e '.[probe]'
+	# In a second step: the service's `loopsafe[runtime]` line is then met by this checkout.
+	$(PIP) install -r examples/antipatterns/requirements.txt -r examples/service/requirements.txt
 	touch $@ $(VENV)/.installed-core
 
 # `loopsafe doctor` on both examples: the twin's blocking routes confirmed at runtime, the
