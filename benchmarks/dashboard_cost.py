@@ -45,8 +45,7 @@ def full_monitor() -> Monitor:
                                  culprit, stack, 6))  # fmt: skip
     for r in range(100):
         for i in range(512):
-            agg.request_started(f"GET /route/{r}")
-            agg.request_finished(f"GET /route/{r}", 0.001 * (i % 50), False)
+            agg.record_request(f"GET /route/{r}", 0.001 * (i % 50), False)
     for i in range(6000):
         agg.add_lag(now - 600 + i * 0.1, 0.0005 + (i % 7) * 0.0001)
     for s in range(600):
