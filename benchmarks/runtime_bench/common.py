@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import importlib.metadata
-import re
 import shlex
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from speed import report
 from speed.report import machine_info  # one reader of the machine's facts for every benchmark
 
 BENCH_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = BENCH_DIR.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
-DOCS_HEADER = (
-    "# Benchmarks\n\n"
-    "Each section below is written by a script in `benchmarks/`; rerun the script to refresh its "
-    "section. See `benchmarks/README.md`.\n\n"
-)
 PACKAGES = (
     "loopsafe",
     "fastapi",
@@ -133,12 +128,5 @@ def python() -> str:
 
 
 def write_section(title: str, section: str, path: Path = DOCS_PATH) -> None:
-    """Replace the ``title`` section of ``path`` (up to the next ``## ``), or append it."""
-    text = path.read_text() if path.exists() else DOCS_HEADER
-    pattern = re.compile(rf"^{re.escape(title)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip() + "\n\n", text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.rstrip() + "\n")
+    """Replace (or append) the ``title`` section of docs/benchmarks.md."""
+    report.write_section(title, section, path)

@@ -170,19 +170,25 @@ def missed_notes(tree: Tree, sc: Score) -> list[str]:
     return notes
 
 
-def write_docs(section: str, path: Path) -> None:
-    if path.exists():
-        text = path.read_text()
-    else:
-        text = (
-            "# Benchmarks\n\n"
-            "Each section below is written by a script in `benchmarks/`; rerun the script to "
-            "refresh its section. See `benchmarks/README.md`.\n\n"
-        )
-    pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
+DOCS_HEADER = (
+    "# Benchmarks\n\n"
+    "Each section below is written by a script in `benchmarks/`; rerun the script to refresh its "
+    "section. See `benchmarks/README.md`.\n\n"
+)
+
+
+def write_section(title: str, section: str, path: Path) -> None:
+    """Replace the ``title`` section of ``path`` (up to the next ``## ``), or append it: every
+    benchmark writes its own section of docs/benchmarks.md through this."""
+    text = path.read_text() if path.exists() else DOCS_HEADER
+    pattern = re.compile(rf"^{re.escape(title)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section.rstrip() + "\n\n", text, count=1)
     else:
         text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text.rstrip() + "\n")
+
+
+def write_docs(section: str, path: Path) -> None:
+    write_section(SECTION_TITLE, section, path)
