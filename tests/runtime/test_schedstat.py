@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -45,7 +46,12 @@ def test_thread_clock_reads_this_thread() -> None:
     if clock is None:
         pytest.skip("no /proc schedstat on this system")
     first = clock.read()
-    sum(range(200_000))  # some CPU
+    spin_until = time.thread_time() + 0.05
+    while time.thread_time() < spin_until:  # 50 ms of CPU: several scheduler ticks
+        pass
+    # The kernel folds a running thread's CPU time into schedstat on a tick or a
+    # context switch, not on read; sleeping forces the switch.
+    time.sleep(0.005)
     second = clock.read()
     clock.close()
     assert first is not None and second is not None
