@@ -33,8 +33,12 @@ def test_prometheus_metrics(serve: Any, client: httpx.Client) -> None:
     server = serve(app)
     client.get(server.url + "/block")
     wait_for_stalls(monitor, 1)
-    time.sleep(0.05)
-    text = generate_latest(registry).decode()
+    # The sink updates the gauges at the watchdog's housekeeping (every 0.25 s).
+    deadline = time.monotonic() + 5
+    while "loopsafe_threadpool_tokens 40.0" not in (text := generate_latest(registry).decode()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert 'loopsafe_loop_stalls_total{culprit="' in text
     assert 'route="GET /block"' in text
     assert "loopsafe_loop_blocked_seconds_total" in text

@@ -39,6 +39,15 @@ class _Route:
     stalls: int = 0
     blocked_s: float = 0.0
 
+    def record(self, seconds: float, error: bool) -> None:
+        self.requests += 1
+        self.total_s += seconds
+        if seconds > self.max_s:
+            self.max_s = seconds
+        if error:
+            self.errors += 1
+        self.latencies.append(seconds)
+
 
 def _quantile(ordered: list[float], q: float) -> float | None:
     """``q``-quantile of values already sorted (sorted once for p50 and p99)."""
@@ -117,18 +126,17 @@ class Aggregate:
         else:
             series.append([second, lag])
 
-    def record_request(self, route: str, seconds: float, error: bool) -> None:
-        """One finished request (in-flight counts come from the monitor's live registry)."""
+    def route_stats(self, route: str) -> _Route:
+        """The figures of one route label, created on first use (the monitor keeps the object
+        and updates it per request, without going through the label)."""
         r = self.routes.get(route)
         if r is None:
             r = self.routes.setdefault(route, _Route())
-        r.requests += 1
-        r.total_s += seconds
-        if seconds > r.max_s:
-            r.max_s = seconds
-        if error:
-            r.errors += 1
-        r.latencies.append(seconds)
+        return r
+
+    def record_request(self, route: str, seconds: float, error: bool) -> None:
+        """One finished request (in-flight counts come from the monitor's live registry)."""
+        self.route_stats(route).record(seconds, error)
 
     def add_pool_sample(self, when: float, total: int, used: int, waiting: int) -> None:
         pool = self.pool

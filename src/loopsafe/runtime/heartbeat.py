@@ -10,6 +10,10 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopsafe.runtime.alarm import Alarm
 
 
 class Heartbeat:
@@ -24,12 +28,17 @@ class Heartbeat:
         self._handle: asyncio.TimerHandle | None = None
         self._on_tick: list[Callable[[], None]] = []
         self.running = False
+        # The watchdog's alarm, pushed back at every tick to fire ``alarm_after`` later.
+        self.alarm: Alarm | None = None
+        self.alarm_after = 0.0
 
     def start(self) -> None:
         self.running = True
         self.last_tick = time.monotonic()
         self._expected = self.last_tick + self.interval
         self._handle = self.loop.call_later(self.interval, self._tick)
+        if self.alarm is not None:
+            self.alarm.arm(self.alarm_after)
 
     def stop(self) -> None:
         self.running = False
@@ -45,6 +54,9 @@ class Heartbeat:
         now = time.monotonic()
         self.lags.append((now, max(0.0, now - self._expected)))
         self.last_tick = now
+        alarm = self.alarm
+        if alarm is not None:
+            alarm.arm(self.alarm_after)
         for fn in self._on_tick:
             fn()
         if self.running:

@@ -31,25 +31,22 @@ class LoopSafeMiddleware:
             await self.app(scope, receive, send)
             return
         info = monitor.request_started(scope)  # type: ignore[arg-type]
-        status = 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        if info is None:
+            await self.app(scope, receive, send)
+            return
+        if kind == "http":
+            info.send = send
+            send = info.send_status
         error = True
         try:
-            await self.app(scope, receive, send_status if kind == "http" else send)
-            error = status >= 500
+            await self.app(scope, receive, send)
+            error = info.status >= 500
         finally:
-            if info is not None:
-                if info.stalling and monitor.otel:
-                    # Best effort: under cancellation the stall is still reported, just after
-                    # the span ended; delaying the cancellation would be worse.
-                    await monitor.reported(info)  # noqa: LS303
-                monitor.request_finished(info, error)
+            if info.stalling and monitor.otel:
+                # Best effort: under cancellation the stall is still reported, just after
+                # the span ended; delaying the cancellation would be worse.
+                await monitor.reported(info)  # noqa: LS303
+            monitor.request_finished(info, error)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         monitor = self.monitor

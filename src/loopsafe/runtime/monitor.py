@@ -9,11 +9,13 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 from loopsafe._errors import ConfigError
-from loopsafe.runtime.aggregate import Aggregate
+from loopsafe.runtime._asgi import Message, Send
+from loopsafe.runtime.aggregate import Aggregate, _Route
 from loopsafe.runtime.heartbeat import Heartbeat
 from loopsafe.runtime.sinks import Sink, default_sinks
 from loopsafe.runtime.strict import StrictMode
@@ -22,6 +24,8 @@ from loopsafe.runtime.watchdog import StallEvent, Watchdog
 log = logging.getLogger("loopsafe.runtime")
 SCHEMA_VERSION = 1
 _request_ids = itertools.count(1)
+_perf_counter = time.perf_counter
+_current_task = asyncio.current_task
 
 
 @dataclass(slots=True)
@@ -36,6 +40,15 @@ class RequestInfo:
     pending: list[StallEvent] | None = None
     span: Any = None  # OpenTelemetry span, with the OTel sink on
     stalling: bool = False  # the watchdog saw this request's task block and has not reported yet
+    status: int = 0  # the response status, once sent
+    send: Send | None = None  # the server's send callable
+
+    def send_status(self, message: Message) -> Awaitable[None]:
+        """The server's ``send``, noting the response status on the way. A plain function that
+        returns the server's awaitable: no extra coroutine per message."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        return self.send(message)  # type: ignore[misc]  # set before it is handed out
 
 
 def route_label(scope: dict[str, Any]) -> str:
@@ -116,15 +129,17 @@ class Monitor:
         self._heartbeat: Heartbeat | None = None
         self._watchdog: Watchdog | None = None
         self._limiter: Any = None
-        self.new_lags: list[tuple[float, float]] = []  # the heartbeat ticks of the last poll
-        self._polls = 0
+        self.new_lags: list[tuple[float, float]] = []  # the heartbeat ticks since the last call
+        self._ticks = 0
         self._lock = threading.Lock()
         self._failed: set[str] = set()
         self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
         self.running = False  # a plain attribute: the middleware reads it on every request
         self.otel = self._otel is not None
-        self._labels: dict[tuple[Any, int, int, Any], tuple[Any, Any, str]] = {}
+        self._labels: dict[tuple[Any, int, int, Any], tuple[Any, Any, _Route]] = {}
         self.shedder: Any = None  # set by loopsafe.shed.ShedMiddleware(monitor=...)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._use_alarm = True  # False: the watchdog polls (as where there is no timerfd)
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
 
@@ -138,11 +153,13 @@ class Monitor:
         with self._lock:
             if self._watchdog is not None:
                 return
-            loop = asyncio.get_running_loop()
+            loop = self._loop = asyncio.get_running_loop()
             self.started_at = time.time()
             self._limiter = _default_limiter()
             self._heartbeat = Heartbeat(loop, self.interval)
             self._heartbeat.start()
+            if self._limiter is not None:
+                self._heartbeat.every_tick(self._sample_pool)
             self._install_task_factory(loop)
             if self.strict is not None:
                 self.strict.activate()
@@ -157,6 +174,7 @@ class Monitor:
                 span_of=self._otel.span_of if self._otel is not None else None,
                 loop_native_id=threading.get_native_id(),
                 on_host_pause=self.aggregate.add_host_pause,
+                use_alarm=self._use_alarm,
             )
             self._watchdog.start()
             self.running = True
@@ -217,31 +235,33 @@ class Monitor:
         return path.startswith(self.exempt)
 
     def request_started(self, scope: dict[str, Any]) -> RequestInfo | None:
-        task = asyncio.current_task()
+        # With the loop given, current_task skips get_running_loop: this runs on every request.
+        task = _current_task(self._loop)
         if task is None:
             return None
-        info = RequestInfo(scope, time.perf_counter(), next(_request_ids), task)
+        info = RequestInfo(scope, _perf_counter(), next(_request_ids), task)
         if self._otel is not None:
             info.span = self._otel.current_span()
         self.requests[task] = info
         return info
 
     def request_finished(self, info: RequestInfo, error: bool) -> None:
-        seconds = time.perf_counter() - info.started
+        seconds = _perf_counter() - info.started
         self.requests.pop(info.task, None)
         scope = info.scope
         # The label of a route object is built once: this runs for every request. FastAPI's
         # route context is in the key: one router included under two prefixes is two routes.
         route = scope.get("route")
         fastapi = scope.get("fastapi")
-        context = fastapi.get("effective_route_context") if isinstance(fastapi, dict) else None
+        context = fastapi.get("effective_route_context") if fastapi.__class__ is dict else None
         key = (scope.get("method"), id(route), id(context), scope.get("root_path"))
         cached = self._labels.get(key)
         if cached is None or cached[0] is not route or cached[1] is not context:
             if len(self._labels) > 10_000:  # routes made per request: do not grow without end
                 self._labels.clear()
-            cached = self._labels[key] = (route, context, route_label(scope))
-        self.aggregate.record_request(cached[2], seconds, error)
+            stats = self.aggregate.route_stats(route_label(scope))
+            cached = self._labels[key] = (route, context, stats)
+        cached[2].record(seconds, error)
         if info.pending:  # the watchdog reports them: no sink runs on the loop
             self._ready.extend(info.pending)
             info.pending = None
@@ -295,20 +315,22 @@ class Monitor:
             now_wall, now_mono = time.time(), time.monotonic()
             for tick, lag in self.new_lags:
                 self.aggregate.add_lag(now_wall - (now_mono - tick), lag)
-        self._polls += 1
-        if self._limiter is not None and self._polls % 5 == 0:  # every 5 polls is plenty
-            try:
-                stats = self._limiter.statistics()
-                self.aggregate.add_pool_sample(
-                    time.time(),
-                    int(self._limiter.total_tokens),
-                    stats.borrowed_tokens,
-                    stats.tasks_waiting,
-                )
-            except Exception:
-                self._limiter = None
         for sink in self.sinks:
             self._call(sink, "on_tick", self)
+
+    def _sample_pool(self) -> None:
+        """On the loop, every 5th heartbeat (50 ms by default): anyio's limiter is the loop's."""
+        self._ticks += 1
+        if self._ticks % 5 != 1 or self._limiter is None:  # the first tick samples
+            return
+        try:
+            stats = self._limiter.statistics()
+            self.aggregate.add_pool_sample(
+                time.time(), int(self._limiter.total_tokens), stats.borrowed_tokens,
+                stats.tasks_waiting,
+            )  # fmt: skip
+        except Exception:
+            self._limiter = None
 
     def _call(self, sink: Sink, hook: str, arg: Any) -> None:
         fn = getattr(sink, hook, None)

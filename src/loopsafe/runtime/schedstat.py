@@ -48,7 +48,7 @@ class ThreadClock:
 
 @dataclass(slots=True)
 class Spell:
-    """What the two threads did while the loop was late, summed over the watchdog's polls."""
+    """What the two threads did while the loop was late, summed over the watchdog's wake-ups."""
 
     loop_cpu: float = 0.0
     loop_wait: float = 0.0
@@ -60,6 +60,14 @@ class Spell:
         self.loop_wait += step.loop_wait
         self.watchdog_gap = max(self.watchdog_gap, step.watchdog_gap)
         self.watchdog_wait += step.watchdog_wait
+
+    def share(self, fraction: float) -> Spell:
+        """This step with the loop's figures cut to ``fraction`` of them (the part of a step
+        that fell inside a spell); the watchdog's own figures are kept whole."""
+        return Spell(
+            self.loop_cpu * fraction, self.loop_wait * fraction, self.watchdog_gap,
+            self.watchdog_wait,
+        )  # fmt: skip
 
     def host_caused(self, duration: float, threshold: float) -> str | None:
         """ "starved" or "frozen" when the loop would not have been late by ``threshold``

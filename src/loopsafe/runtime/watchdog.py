@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopsafe.runtime import stacks
+from loopsafe.runtime.alarm import Alarm
 from loopsafe.runtime.heartbeat import Heartbeat
 from loopsafe.runtime.schedstat import Spell, ThreadClock
 
@@ -56,7 +57,13 @@ TaskInfo = Callable[[asyncio.Task[Any] | None], tuple[str | None, str | None, An
 
 
 class Watchdog(threading.Thread):
-    """Polls the heartbeat; while the loop is late, samples the loop thread's stack."""
+    """Watches the heartbeat; while the loop is late, samples the loop thread's stack.
+
+    It sleeps on an alarm the heartbeat pushes back at every tick (see ``alarm``), so a healthy
+    loop wakes it only every ``housekeeping`` seconds, to hand the new lags to the monitor.
+    From the moment the loop is late until it ticks again, it wakes every ``poll`` seconds and
+    samples the stack. Without an alarm (not Linux), it wakes every ``poll`` seconds throughout.
+    """
 
     def __init__(
         self,
@@ -70,8 +77,18 @@ class Watchdog(threading.Thread):
         span_of: Callable[[Any], Any] | None = None,
         loop_native_id: int | None = None,
         on_host_pause: Callable[[str, float], None] | None = None,
+        housekeeping: float = 0.25,
+        use_alarm: bool = True,
     ) -> None:
         super().__init__(name="loopsafe-watchdog", daemon=True)
+        self.housekeeping = max(housekeeping, poll)
+        # Sample once the loop is late by more than two heartbeats: short spells stay free.
+        self.late = max(heartbeat.interval * 2, poll)
+        self.alarm = Alarm.open() if use_alarm else None
+        if self.alarm is not None:
+            heartbeat.alarm_after = self.late
+            heartbeat.alarm = self.alarm
+            self.alarm.arm(self.late)  # the loop may block before its first tick
         self.loop_native_id = loop_native_id
         self.on_host_pause = on_host_pause
         self.span_of = span_of
@@ -88,6 +105,19 @@ class Watchdog(threading.Thread):
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.alarm is not None:
+            self.alarm.arm(1e-9)  # wake it now
+
+    def _sleep(self, busy: bool) -> tuple[bool, float]:
+        """Wait for the next wake-up; (stopping, when it was due, in time.monotonic())."""
+        alarm = self.alarm
+        timeout = self.poll if busy or alarm is None else self.housekeeping
+        due = time.monotonic() + timeout
+        if alarm is None:
+            return self._stopping.wait(timeout), due
+        if alarm.wait(timeout):
+            due = min(due, alarm.deadline)
+        return self._stopping.is_set(), due
 
     def run(self) -> None:
         busy_since: float | None = None  # the heartbeat time the current busy spell began after
@@ -97,19 +127,21 @@ class Watchdog(threading.Thread):
         spell = 0.0  # the largest lag seen since the busy spell began
         sched = Spell()  # what the threads did during the spell
         lags = self.heartbeat.lags
-        # Sample once the loop is late by more than two heartbeats: short spells stay free.
-        late = max(self.heartbeat.interval * 2, self.poll)
-        clocks = _Clocks(self.loop_native_id, self.poll)
+        late = self.late
+        clocks = _Clocks(self.loop_native_id)
         try:
-            while not self._stopping.wait(self.poll):
+            while True:
+                stopping, due = self._sleep(busy_since is not None)
+                if stopping:
+                    break
                 try:
-                    # Only the ticks since the last poll: the cost does not grow with uptime.
+                    # Only the ticks since the last wake-up: the cost does not grow with uptime.
                     new: list[tuple[float, float]] = []
                     while lags:
                         new.append(lags.popleft())
                     last = self.heartbeat.last_tick
                     now = time.monotonic()
-                    step = clocks.step(now)
+                    step = clocks.step(now, due)
                     if busy_since is not None:
                         sched.add(step)
                         for tick, lag in new:
@@ -119,7 +151,11 @@ class Watchdog(threading.Thread):
                         if busy_since != last:
                             if busy_since is not None:  # the loop ticked between two spells
                                 self._finish(spell, started_at, samples, owner, sched)
-                            busy_since, samples, spell, sched = last, [], 0.0, step
+                            # The loop's clocks cover this thread's whole sleep, which may have
+                            # begun long before the spell: count the spell's share of them.
+                            inside = min(1.0, (now - last) / max(clocks.span, 1e-9))
+                            busy_since, samples, spell = last, [], 0.0
+                            sched = step.share(inside)
                             started_at = time.time() - (now - last)
                             owner = self._owner()
                         stack = stacks.sample(self.loop_thread_id)
@@ -136,6 +172,12 @@ class Watchdog(threading.Thread):
                         # still be told to be the host's.
                         worst = max((lag for _, lag in new), default=0.0)
                         if worst >= self.threshold and self.on_host_pause is not None:
+                            if self.alarm is not None:
+                                # The alarm was due 'late' after the last tick (a lag counts
+                                # from one interval after it) and this thread did not get to
+                                # run before the loop ticked again: it was out that long.
+                                out = worst - (late - self.heartbeat.interval)
+                                step.watchdog_gap = max(step.watchdog_gap, out)
                             cause = step.host_caused(worst, self.threshold)
                             if cause is not None:
                                 self.on_host_pause(cause, worst)
@@ -146,6 +188,9 @@ class Watchdog(threading.Thread):
                         log.exception("loopsafe watchdog failed; stall detection continues")
         finally:
             clocks.close()
+            if self.alarm is not None:
+                self.heartbeat.alarm = None
+                self.alarm.close()
 
     def _finish(
         self,
@@ -211,20 +256,20 @@ class Watchdog(threading.Thread):
 
 
 class _Clocks:
-    """Per poll: how long the watchdog itself went without running, and what the loop thread
-    and the watchdog did meanwhile (zeros where /proc is not there)."""
+    """Per wake-up: how late the watchdog itself woke, and what the loop thread and the
+    watchdog did meanwhile (zeros where /proc is not there)."""
 
-    def __init__(self, loop_native_id: int | None, poll: float) -> None:
-        self.poll = poll
+    def __init__(self, loop_native_id: int | None) -> None:
         self.loop = ThreadClock.open(loop_native_id) if loop_native_id else None
         self.own = ThreadClock.open(threading.get_native_id())
-        self.previous = time.monotonic()
         self.loop_last = self.loop.read() if self.loop else None
         self.own_last = self.own.read() if self.own else None
+        self.previous = time.monotonic()
+        self.span = 0.0  # seconds the last step covers
 
-    def step(self, now: float) -> Spell:
-        step = Spell(watchdog_gap=max(0.0, now - self.previous - self.poll))
-        self.previous = now
+    def step(self, now: float, due: float) -> Spell:
+        step = Spell(watchdog_gap=max(0.0, now - due))
+        self.span, self.previous = now - self.previous, now
         if self.loop is not None:
             current = self.loop.read()
             if current is not None and self.loop_last is not None:

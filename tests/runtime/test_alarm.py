@@ -1,0 +1,100 @@
+"""The watchdog's alarm: a healthy loop keeps pushing it back, a stuck one lets it fire."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from loopsafe.runtime.alarm import Alarm
+from loopsafe.runtime.monitor import Monitor
+from tests.runtime import stalling_app
+from tests.runtime.conftest import culprit_line
+from tests.runtime.test_monitor import wait_for_stalls
+
+pytestmark = pytest.mark.skipif(Alarm.open() is None, reason="no timerfd on this system")
+
+
+def test_fires_once_due() -> None:
+    alarm = Alarm.open()
+    assert alarm is not None
+    try:
+        assert not alarm.wait(0.01)  # never armed
+        alarm.arm(0.02)
+        assert alarm.wait(5)
+        assert not alarm.wait(0.01)  # one shot: read, and not armed again
+    finally:
+        alarm.close()
+
+
+def test_rearming_pushes_it_back() -> None:
+    alarm = Alarm.open()
+    assert alarm is not None
+    fired = threading.Event()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if alarm.wait(0.05):
+                fired.set()
+
+    thread = threading.Thread(target=watch)
+    alarm.arm(0.1)
+    thread.start()
+    try:
+        for _ in range(20):  # 0.2 s of re-arming, each time well before it is due
+            time.sleep(0.01)
+            alarm.arm(0.1)
+        assert not fired.is_set()
+        assert fired.wait(5)  # left alone, it goes off
+    finally:
+        stop.set()
+        thread.join()
+        alarm.close()
+    assert alarm.fd == -1
+
+
+def _switches(native_id: int) -> int:
+    return int(Path(f"/proc/self/task/{native_id}/schedstat").read_text().split()[2])
+
+
+def test_a_healthy_loop_does_not_wake_the_watchdog() -> None:
+    """Polling woke it 50 times a second; with the alarm, only its housekeeping remains."""
+
+    async def main() -> int:
+        monitor = Monitor(prometheus=False)
+        monitor.start()
+        watchdog = monitor._watchdog
+        assert watchdog is not None and watchdog.native_id is not None
+        await asyncio.sleep(0.3)
+        before = _switches(watchdog.native_id)
+        await asyncio.sleep(1.0)
+        wakes = _switches(watchdog.native_id) - before
+        monitor.stop()
+        return wakes
+
+    if not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/schedstat"):
+        pytest.skip("no /proc schedstat")
+    assert asyncio.run(main()) <= 15  # 4 housekeeping wake-ups, some slack for the GIL
+
+
+@pytest.mark.parametrize("use_alarm", [True, False], ids=["alarm", "polling"])
+def test_both_ways_of_waking_attribute_a_stall(
+    serve: Any, client: httpx.Client, use_alarm: bool
+) -> None:
+    app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
+    monitor._use_alarm = use_alarm
+    server = serve(app)
+    before = len(wait_for_stalls(monitor, 1))  # the lifespan's own stall
+    assert client.get(server.url + "/sleep/120").status_code == 200
+    (stall,) = wait_for_stalls(monitor, before + 1)[before:]
+    assert stall["route"] == "GET /sleep/{ms}"
+    assert stall["user_frame"]["line"] == culprit_line("stalling_app.py", "sleep")
+    assert monitor._watchdog is not None
+    assert (monitor._watchdog.alarm is not None) is use_alarm
