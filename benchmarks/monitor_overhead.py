@@ -38,16 +38,16 @@ from runtime_bench.overhead_report import (
 from runtime_bench.overhead_run import run
 
 DEFAULTS = {
-    "rounds": 3, "duration": 10, "warmup": 2, "connections": 32, "settle": 65,
+    "rounds": 8, "duration": 5, "warmup": 2, "connections": 32, "settle": 65,
     "inprocess_requests": 20_000, "inprocess_batches": 7,
 }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=DEFAULTS["rounds"], help="rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=DEFAULTS["rounds"], help="rounds (default 8)")
     parser.add_argument(
-        "--duration", type=int, default=DEFAULTS["duration"], help="seconds per wrk run (10)"
+        "--duration", type=int, default=DEFAULTS["duration"], help="seconds per wrk run (5)"
     )
     parser.add_argument(
         "--warmup", type=int, default=DEFAULTS["warmup"], help="seconds of warm-up per server (2)"

@@ -301,7 +301,8 @@ def section(
         "--no-access-log`) pinned to CPU 0 with `taskset -c 0`, loaded by "
         f"`taskset -c 1 wrk -t1 -c{settings['connections']} -d{duration}s --latency` on CPU 1. "
         "The variants are the same app bare, with loopsafe's monitor (threshold 50 ms, "
-        "heartbeat every 10 ms on the loop, watchdog thread polling every 20 ms) without and "
+        "heartbeat every 10 ms on the loop, watchdog thread asleep on the heartbeat's alarm and "
+        "waking every 0.25 s) without and "
         "with its Prometheus sink, with prometheus-fastapi-instrumentator (`instrument()` only, no "
         "`/metrics` scrapes during the run), and bare under asyncio debug mode. Neither "
         "metrics endpoint is scraped, so what is measured is the per-request and background cost.",
@@ -324,7 +325,10 @@ def section(
         "in a rotated order each round, in one run; the table gives the median over the "
         "rounds, and *vs bare* compares with the bare app measured in the same run; *vs bare, "
         "paired* is the median of the per-round ratios (each variant against the bare run of "
-        "the same round, close in time, so less sensitive to slow drifts of the machine). p50 "
+        "the same round, close in time, so less sensitive to slow drifts of the machine). On a "
+        "shared virtual machine a server's throughput drifts by several % from one run to the "
+        "next whatever it runs, so many short rounds give a steadier median than a few long "
+        "ones. p50 "
         "and p99 are the medians of wrk's `--latency` percentiles. *stalls logged* counts the "
         "stall lines the server wrote (loopsafe's `loop blocked` warnings, asyncio's "
         "`Executing ... took` warnings) during all its rounds.",
