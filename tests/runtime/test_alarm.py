@@ -81,7 +81,8 @@ def test_a_healthy_loop_does_not_wake_the_watchdog() -> None:
 
     if not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/schedstat"):
         pytest.skip("no /proc schedstat")
-    assert asyncio.run(main()) <= 15  # 4 housekeeping wake-ups, some slack for the GIL
+    # 4 housekeeping wake-ups, plus slack for GIL hand-offs and a busy host; polling makes 50+.
+    assert asyncio.run(main()) <= 25
 
 
 @pytest.mark.parametrize("use_alarm", [True, False], ids=["alarm", "polling"])
