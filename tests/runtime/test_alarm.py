@@ -99,3 +99,25 @@ def test_both_ways_of_waking_attribute_a_stall(
     assert stall["user_frame"]["line"] == culprit_line("stalling_app.py", "sleep")
     assert monitor._watchdog is not None
     assert (monitor._watchdog.alarm is not None) is use_alarm
+
+
+def test_a_broken_alarm_falls_back_to_polling(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Alarm, timeout: float) -> bool:
+        raise OSError(9, "Bad file descriptor")
+
+    async def main() -> tuple[int, bool]:
+        monitor = Monitor(prometheus=False)
+        monitor.start()
+        watchdog = monitor._watchdog
+        assert watchdog is not None and watchdog.alarm is not None
+        monkeypatch.setattr(Alarm, "wait", broken)
+        await asyncio.sleep(0.3)
+        time.sleep(0.15)  # a stall: seen by polling
+        await asyncio.sleep(0.3)
+        monitor.stop()
+        return monitor.snapshot()["stall_count"], watchdog.alarm is None
+
+    assert asyncio.run(main()) == (1, True)
+    assert "its alarm failed; polling instead" in caplog.text

@@ -115,8 +115,13 @@ class Watchdog(threading.Thread):
         due = time.monotonic() + timeout
         if alarm is None:
             return self._stopping.wait(timeout), due
-        if alarm.wait(timeout):
-            due = min(due, alarm.deadline)
+        try:
+            if alarm.wait(timeout):
+                due = min(due, alarm.deadline)
+        except OSError:  # never seen; if the timer breaks, polling still works
+            log.exception("loopsafe watchdog: its alarm failed; polling instead")
+            self.heartbeat.alarm = self.alarm = None
+            alarm.close()
         return self._stopping.is_set(), due
 
     def run(self) -> None:
