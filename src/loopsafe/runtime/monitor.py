@@ -237,8 +237,10 @@ class Monitor:
     def request_started(self, scope: dict[str, Any]) -> RequestInfo | None:
         # With the loop given, current_task skips get_running_loop: this runs on every request.
         task = _current_task(self._loop)
-        if task is None:
-            return None
+        if task is None:  # served by another loop than the monitor's (TestClient without `with`)
+            task = _current_task()
+            if task is None:
+                return None
         info = RequestInfo(scope, _perf_counter(), next(_request_ids), task)
         if self._otel is not None:
             info.span = self._otel.current_span()
