@@ -24,7 +24,14 @@ def exported() -> dict[str, set[str]]:
     frame = Frame("app.py", 3, "f")
     sink.on_stall(StallEvent(1, 0.0, 0.2, "GET /x", None, None, frame, frame))
     monitor: Any = type("M", (), {"new_lags": [(0.0, 0.001)], "requests": {}})()
-    monitor.aggregate = type("A", (), {"pool": {"total": 40, "used": 1, "waiting": 0}})()
+    monitor.aggregate = type(
+        "A",
+        (),
+        {
+            "pool": {"total": 40, "used": 1, "waiting": 0},
+            "host_pauses": {"count": 1, "starved": 1, "frozen": 0},
+        },
+    )()
     sink.on_tick(monitor)
     samples: dict[str, set[str]] = {}
     for line in generate_latest(registry).decode().splitlines():

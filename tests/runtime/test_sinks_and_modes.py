@@ -150,3 +150,23 @@ def test_otel_span_event(serve: Any, client: httpx.Client) -> None:
     assert event.attributes["loopsafe.duration_s"] >= 0.05
     assert str(event.attributes["loopsafe.user_frame"]).endswith("test_sinks_and_modes.py:24")
     assert trace  # the API is importable alongside the SDK
+
+
+def test_host_pauses_are_counted_by_cause() -> None:
+    from types import SimpleNamespace
+
+    from loopsafe.runtime.aggregate import Aggregate
+    from loopsafe.runtime.sinks.prometheus import PrometheusSink
+
+    registry = CollectorRegistry()
+    sink = PrometheusSink(registry)
+    aggregate = Aggregate(10)
+    monitor = SimpleNamespace(aggregate=aggregate, new_lags=[], requests={})
+    aggregate.add_host_pause("frozen", 0.4)
+    aggregate.add_host_pause("starved", 0.2)
+    aggregate.add_host_pause("starved", 0.3)
+    sink.on_tick(monitor)
+    sink.on_tick(monitor)  # nothing new: nothing added twice
+    text = generate_latest(registry).decode()
+    assert 'loopsafe_loop_host_pauses_total{cause="frozen"} 1.0' in text
+    assert 'loopsafe_loop_host_pauses_total{cause="starved"} 2.0' in text

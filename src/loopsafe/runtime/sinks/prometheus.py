@@ -27,6 +27,9 @@ def _metrics(registry: CollectorRegistry) -> dict[str, Any]:
                                   ["route", "culprit"], registry=registry),
                 "blocked": Counter("loopsafe_loop_blocked_seconds", "Time the event loop spent "
                                    "blocked in stalls.", ["route"], registry=registry),
+                "host_pauses": Counter("loopsafe_loop_host_pauses", "Late loops the host caused "
+                                       "(starved of CPU, or the process frozen): not stalls.",
+                                       ["cause"], registry=registry),
                 "pool_total": Gauge("loopsafe_threadpool_tokens", "Thread-pool tokens in total.",
                                     registry=registry, multiprocess_mode="livesum"),
                 "pool_used": Gauge("loopsafe_threadpool_tokens_used", "Thread-pool tokens in use.",
@@ -46,6 +49,7 @@ class PrometheusSink:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.metrics = _metrics(registry or REGISTRY)
         self._culprits: set[str] = set()
+        self._host_pauses = {"starved": 0, "frozen": 0}  # counts already exported
 
     def on_stall(self, event: StallEvent) -> None:
         culprit = f"{event.culprit.path}:{event.culprit.line}" if event.culprit else "unknown"
@@ -68,3 +72,8 @@ class PrometheusSink:
             self.metrics["pool_used"].set(pool["used"])
             self.metrics["pool_waiting"].set(pool["waiting"])
         self.metrics["in_flight"].set(len(monitor.requests))
+        pauses = agg.host_pauses
+        for cause, seen in self._host_pauses.items():
+            if pauses[cause] > seen:
+                self.metrics["host_pauses"].labels(cause=cause).inc(pauses[cause] - seen)
+                self._host_pauses[cause] = pauses[cause]
