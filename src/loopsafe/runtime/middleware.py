@@ -18,31 +18,28 @@ class LoopSafeMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan":
-            await self._lifespan(scope, receive, send)
-            return
-        if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
+        if kind != "http" and kind != "websocket":
+            if kind == "lifespan":
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         monitor = self.monitor
         if not monitor.running:
             monitor.start()  # a server without lifespan support: start on the first request
-        if scope["path"].startswith(monitor.exempt):
-            await self.app(scope, receive, send)
-            return
-        info = monitor.request_started(scope)  # type: ignore[arg-type]
+        info = None
+        if not scope["path"].startswith(monitor.exempt):
+            info = monitor.request_started(scope, send)  # type: ignore[arg-type]
         if info is None:
             await self.app(scope, receive, send)
             return
-        if kind == "http":
-            info.send = send
-            send = info.send_status
         error = True
         try:
-            await self.app(scope, receive, send)
+            # The status of HTTP responses is read on the way out (5xx count as errors).
+            await self.app(scope, receive, info.send_status if kind == "http" else send)
             error = info.status >= 500
         finally:
-            if info.stalling and monitor.otel:
+            if monitor.otel and getattr(info, "stalling", False):
                 # Best effort: under cancellation the stall is still reported, just after
                 # the span ended; delaying the cancellation would be worse.
                 await monitor.reported(info)  # noqa: LS303

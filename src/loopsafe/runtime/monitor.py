@@ -8,9 +8,7 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
 from loopsafe._errors import ConfigError
@@ -28,20 +26,26 @@ _perf_counter = time.perf_counter
 _current_task = asyncio.current_task
 
 
-@dataclass(slots=True)
 class RequestInfo:
-    """What the watchdog needs to name the request a stalled task was serving."""
+    """What the watchdog needs to name the request a stalled task was serving.
+
+    One is made per request, so it has no ``__init__`` (a class call that runs Python code
+    costs twice as much): ``Monitor.request_started`` stores the five fields every request
+    has. The fields only a stall needs are set when needed; read them with ``getattr``:
+    ``span`` (OpenTelemetry), ``stalling`` (the watchdog saw the task block and has not
+    reported it yet), ``number`` (the request's number in this process, for its id).
+    """
+
+    __slots__ = ("number", "scope", "send", "span", "stalling", "started", "status", "task")
 
     scope: dict[str, Any]
-    started: float
+    task: Any  # the asyncio task serving it
+    send: Send | None  # the server's send callable
+    status: int  # the response status, once sent
+    started: float  # perf_counter() at the start
+    span: Any
+    stalling: bool
     number: int
-    task: Any = None  # the asyncio task serving it
-    # Stalls before routing matched (in a middleware): reported once the route is known.
-    pending: list[StallEvent] | None = None
-    span: Any = None  # OpenTelemetry span, with the OTel sink on
-    stalling: bool = False  # the watchdog saw this request's task block and has not reported yet
-    status: int = 0  # the response status, once sent
-    send: Send | None = None  # the server's send callable
 
     def send_status(self, message: Message) -> Awaitable[None]:
         """The server's ``send``, noting the response status on the way. A plain function that
@@ -133,10 +137,13 @@ class Monitor:
         self._ticks = 0
         self._lock = threading.Lock()
         self._failed: set[str] = set()
-        self._ready: deque[StallEvent] = deque()  # held stalls whose request has finished
+        # Stalls before routing matched (in a middleware), held by the watchdog until the
+        # request's route is known or the request ends; only the watchdog thread touches it.
+        self._held: dict[RequestInfo, list[StallEvent]] = {}
         self.running = False  # a plain attribute: the middleware reads it on every request
         self.otel = self._otel is not None
-        self._labels: dict[tuple[Any, int, int, Any], tuple[Any, Any, _Route]] = {}
+        self._labels: dict[tuple[Any, int, int, Any], tuple[Any, Any, Any, Any, _Route]] = {}
+        self._last_label: dict[int, tuple[Any, Any, Any, Any, _Route]] = {}
         self.shedder: Any = None  # set by loopsafe.shed.ShedMiddleware(monitor=...)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._use_alarm = True  # False: the watchdog polls (as where there is no timerfd)
@@ -193,7 +200,7 @@ class Monitor:
             watchdog.stop()
             if watchdog is not threading.current_thread():
                 watchdog.join(timeout=2)
-            self._on_tick()  # last figures in
+            self._on_tick(final=True)  # last figures and held stalls in
 
     def stuck_for(self) -> float:
         """Seconds since the loop last ticked: about 0 when it is free. Safe from any thread."""
@@ -234,39 +241,62 @@ class Monitor:
     def exempt_path(self, path: str) -> bool:
         return path.startswith(self.exempt)
 
-    def request_started(self, scope: dict[str, Any]) -> RequestInfo | None:
+    def request_started(
+        self, scope: dict[str, Any], send: Send | None = None
+    ) -> RequestInfo | None:
         # With the loop given, current_task skips get_running_loop: this runs on every request.
         task = _current_task(self._loop)
         if task is None:  # served by another loop than the monitor's (TestClient without `with`)
             task = _current_task()
             if task is None:
                 return None
-        info = RequestInfo(scope, _perf_counter(), next(_request_ids), task)
+        info = RequestInfo()
+        info.scope = scope
+        info.task = task
+        info.send = send
+        info.status = 0
         if self._otel is not None:
             info.span = self._otel.current_span()
         self.requests[task] = info
+        info.started = _perf_counter()
         return info
 
     def request_finished(self, info: RequestInfo, error: bool) -> None:
         seconds = _perf_counter() - info.started
         self.requests.pop(info.task, None)
         scope = info.scope
-        # The label of a route object is built once: this runs for every request. FastAPI's
-        # route context is in the key: one router included under two prefixes is two routes.
+        # The label of a route object is built once: this runs for every request. The last
+        # (method, route context, root path) seen with each route object is checked first;
+        # FastAPI's route context counts: one router included under two prefixes is two routes.
         route = scope.get("route")
         fastapi = scope.get("fastapi")
         context = fastapi.get("effective_route_context") if fastapi.__class__ is dict else None
-        key = (scope.get("method"), id(route), id(context), scope.get("root_path"))
+        method = scope.get("method")
+        root = scope.get("root_path")
+        last = self._last_label.get(id(route))
+        if (
+            last is None
+            or last[0] is not route
+            or last[1] is not context
+            or last[2] != method
+            or last[3] != root
+        ):
+            last = self._route_label(route, context, method, root, scope)
+        last[4].record(seconds, error)
+
+    def _route_label(
+        self, route: Any, context: Any, method: Any, root: Any, scope: dict[str, Any]
+    ) -> tuple[Any, Any, Any, Any, _Route]:
+        key = (method, id(route), id(context), root)
         cached = self._labels.get(key)
         if cached is None or cached[0] is not route or cached[1] is not context:
             if len(self._labels) > 10_000:  # routes made per request: do not grow without end
                 self._labels.clear()
+                self._last_label.clear()
             stats = self.aggregate.route_stats(route_label(scope))
-            cached = self._labels[key] = (route, context, stats)
-        cached[2].record(seconds, error)
-        if info.pending:  # the watchdog reports them: no sink runs on the loop
-            self._ready.extend(info.pending)
-            info.pending = None
+            cached = self._labels[key] = (route, context, method, root, stats)
+        self._last_label[id(route)] = cached
+        return cached
 
     # -- watchdog side -----------------------------------------------------------------------
 
@@ -279,17 +309,27 @@ class Monitor:
             if name == b"x-request-id":
                 request_id = value.decode("latin-1")
                 break
+        if not request_id and not getattr(info, "number", 0):
+            info.number = next(_request_ids)
         return route_label(info.scope), request_id or f"req-{os.getpid()}-{info.number}", info
 
     def _on_stall(self, event: StallEvent) -> None:
         info = event.request
-        if info is not None and "route" not in info.scope and info in self.requests.values():
-            # Routing has not matched yet: wait for the route.
-            if info.pending is None:
-                info.pending = []
-            info.pending.append(event)
+        if info is not None and "route" not in info.scope and self._in_flight(info):
+            # Routing has not matched yet: held until the route is known or the request ends.
+            self._held.setdefault(info, []).append(event)
             return
         self._report(event)
+
+    def _in_flight(self, info: RequestInfo) -> bool:
+        return self.requests.get(info.task) is info
+
+    def _release_held(self, everything: bool = False) -> None:
+        """Report the held stalls of requests that have a route now, or have finished."""
+        for info in list(self._held):
+            if everything or "route" in info.scope or not self._in_flight(info):
+                for event in self._held.pop(info):
+                    self._report(event)
 
     def _report(self, event: StallEvent) -> None:
         info, event.request = event.request, None
@@ -305,13 +345,13 @@ class Monitor:
         """With OpenTelemetry on, let the watchdog report this request's stall before the request
         (and its span) ends: at most a few polls, and only for a request that stalled."""
         for _ in range(10):
-            if not info.stalling:
+            if not getattr(info, "stalling", False):
                 return
             await asyncio.sleep(self.threshold / 4)
 
-    def _on_tick(self, lags: list[tuple[float, float]] | None = None) -> None:
-        while self._ready:
-            self._report(self._ready.popleft())
+    def _on_tick(self, lags: list[tuple[float, float]] | None = None, final: bool = False) -> None:
+        if self._held:
+            self._release_held(everything=final)
         self.new_lags = lags or []
         if self.new_lags:
             now_wall, now_mono = time.time(), time.monotonic()

@@ -223,7 +223,7 @@ class Watchdog(threading.Thread):
         route, request_id, info = self.task_info(task)
         if info is not None:
             info.stalling = True
-            if self.span_of is not None and info.span is None:
+            if self.span_of is not None and getattr(info, "span", None) is None:
                 info.span = self.span_of(task)
         return route, request_id, task.get_name() if task is not None else None, info
 
@@ -254,7 +254,7 @@ class Watchdog(threading.Thread):
             stack,
             len(samples),
             owner[3],
-            owner[3].span if owner[3] is not None else None,
+            getattr(owner[3], "span", None),
         )
         self._next_id += 1
         return event
