@@ -4,11 +4,13 @@
 For each variant (bare app; ``loopsafe.install(app, prometheus=False)``; ``loopsafe.install(app)``
 with the Prometheus sink; prometheus-fastapi-instrumentator; bare under ``PYTHONASYNCIODEBUG=1``)
 it starts uvicorn on 127.0.0.1 pinned to CPU 0, warms it up, and loads a trivial JSON route with
-``taskset -c 1 wrk -t1 -c32 -dNs --latency``. The variants alternate over ``--rounds`` rounds in
-one run; the report gives the median requests/s, the ratio to the bare app, and p50/p99 latency.
-``--write-docs`` updates the ``## monitor overhead`` section of ``docs/benchmarks.md``.
+``taskset -c 1 wrk -t1 -c32 -dNs --latency``. The variants take turns over ``--rounds`` rounds in
+one run, each round in fresh server processes; the report gives the median requests/s, the ratio
+to the bare app, and p50/p99 latency. Then valgrind counts each variant's instructions per request
+in the same server, a figure without timing noise. ``--write-docs`` updates the
+``## monitor overhead`` section of ``docs/benchmarks.md``.
 
-Run it from the repository root with the project's virtualenv (wrk from ``apt-get install wrk``)::
+Run it from the repository root with the project's virtualenv (``apt-get install wrk valgrind``)::
 
     python benchmarks/monitor_overhead.py --write-docs
 
@@ -25,7 +27,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from runtime_bench import wrk
+from runtime_bench import instructions, wrk
 from runtime_bench.common import DOCS_PATH, docs_argv, versions, write_section, wrk_version
 from runtime_bench.overhead_report import (
     SECTION_TITLE,
@@ -38,14 +40,16 @@ from runtime_bench.overhead_report import (
 from runtime_bench.overhead_run import run
 
 DEFAULTS = {
-    "rounds": 8, "duration": 5, "warmup": 2, "connections": 32, "settle": 65,
-    "inprocess_requests": 20_000, "inprocess_batches": 7,
+    "rounds": 10, "duration": 5, "warmup": 2, "connections": 32, "settle": 65,
+    "vg_small": 320, "vg_large": 1600,
 }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=DEFAULTS["rounds"], help="rounds (default 8)")
+    parser.add_argument(
+        "--rounds", type=int, default=DEFAULTS["rounds"], help="rounds (default 10)"
+    )
     parser.add_argument(
         "--duration", type=int, default=DEFAULTS["duration"], help="seconds per wrk run (5)"
     )
@@ -62,16 +66,16 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds all servers run idle before the first measurement (65)",
     )
     parser.add_argument(
-        "--inprocess-requests",
+        "--vg-small",
         type=int,
-        default=DEFAULTS["inprocess_requests"],
-        help="requests per in-process batch (20000)",
+        default=DEFAULTS["vg_small"],
+        help="requests of the smaller valgrind run (320)",
     )
     parser.add_argument(
-        "--inprocess-batches",
+        "--vg-large",
         type=int,
-        default=DEFAULTS["inprocess_batches"],
-        help="in-process batches per variant, the best counts (7; 0 skips it)",
+        default=DEFAULTS["vg_large"],
+        help="requests of the larger valgrind run (1600; 0 skips the instruction counts)",
     )
     parser.add_argument(
         "--variants",
@@ -96,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     if not wrk.available():
         print("wrk and taskset are needed: apt-get install -y wrk", file=sys.stderr)
         return 2
+    if args.vg_large and not instructions.available():
+        print("valgrind is needed (or --vg-large 0): apt-get install -y valgrind", file=sys.stderr)
+        return 2
+    if args.vg_large and not 0 < args.vg_small < args.vg_large:
+        parser.error("--vg-small must be above 0 and below --vg-large")
     cpus = os.sched_getaffinity(0)
     if {args.server_cpu, args.wrk_cpu} - cpus:
         parser.error(f"CPUs {args.server_cpu} and {args.wrk_cpu} are needed; this has {cpus}")

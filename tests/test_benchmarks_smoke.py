@@ -3,6 +3,7 @@ they must not rot: each script starts, and the pieces that build on loopsafe's i
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,41 @@ def test_dashboard_cost_fills_a_monitor() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["500", "100"]
+
+
+def test_instruction_client_sends_exactly_the_requests_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The valgrind measurement rests on the client sending exactly N requests, spread over
+    its connections (checked against a counting HTTP server on 127.0.0.1, without valgrind)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    from runtime_bench import instructions
+
+    seen: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served = 0
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                served += 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            seen.append(served)
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        await instructions._load(port, 70, 8)
+        for _ in range(100):
+            if len(seen) == 8:
+                break
+            await asyncio.sleep(0.01)
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+    assert sorted(seen) == [8, 8, 9, 9, 9, 9, 9, 9]

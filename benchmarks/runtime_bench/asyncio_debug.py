@@ -16,6 +16,7 @@ import sys
 
 ENV = "PYTHONASYNCIODEBUG"
 SLOW_CALLBACK_ENV = "LOOPSAFE_BENCH_SLOW_CALLBACK_S"
+SLOWDOWN_ENV = "LOOPSAFE_BENCH_SLOWDOWN"  # set under valgrind: how much slower the server runs
 MARK = "loopsafe-bench: asyncio debug mode is on"
 
 
@@ -27,6 +28,7 @@ def configure() -> None:
     slow = os.environ.get(SLOW_CALLBACK_ENV)
     if slow:
         loop.slow_callback_duration = float(slow)
+    loop.slow_callback_duration *= float(os.environ.get(SLOWDOWN_ENV) or 1)
     if loop.get_debug():
         print(f"{MARK} (slow_callback_duration {loop.slow_callback_duration} s)", file=sys.stderr)
         sys.stderr.flush()

@@ -6,8 +6,10 @@ variant is ``bare`` with ``PYTHONASYNCIODEBUG=1`` in the environment (see ``asyn
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -30,11 +32,20 @@ def bare() -> FastAPI:
     return app
 
 
+def _timing() -> dict[str, Any]:
+    """The monitor's defaults, stretched when valgrind slows the server (``instructions.py``):
+    its per-second work then weighs per request what it weighs natively."""
+    slowdown = float(os.environ.get(asyncio_debug.SLOWDOWN_ENV) or 1)
+    if slowdown == 1:
+        return {}
+    return {"interval_ms": 10 * slowdown, "threshold_ms": 50 * slowdown}
+
+
 def loopsafe_no_prometheus() -> FastAPI:
     import loopsafe
 
     app = bare()
-    loopsafe.install(app, prometheus=False)
+    loopsafe.install(app, prometheus=False, **_timing())
     return app
 
 
@@ -42,7 +53,8 @@ def loopsafe_prometheus() -> FastAPI:
     import loopsafe
 
     app = bare()
-    loopsafe.install(app)  # prometheus_client is installed: the Prometheus sink is on
+    # prometheus_client is installed: the Prometheus sink is on
+    loopsafe.install(app, **_timing())
     return app
 
 

@@ -95,11 +95,13 @@ class ServerFacts:
     threads: int = 0
     idle_cpu_early: float | None = None  # % of one core, first IDLE_WINDOW_S after start
     idle_cpu_late: float | None = None  # % of one core, last IDLE_WINDOW_S of the settle time
-    exit_code: int | None = None
+    exit_code: int | None = None  # the worst of all its processes
     killed: bool = False
-    stop_seconds: float | None = None
-    resume_stalls: int = 0  # stall lines logged right after a SIGCONT (the frozen time)
-    us_per_request: float | None = None  # in-process CPU cost of one request (inprocess.py)
+    stop_seconds: float | None = None  # the slowest graceful stop
+    processes: int = 0  # server processes it ran in (one per round, plus the idle phase)
+    instructions: float | None = None  # per request, under valgrind (instructions.py)
+    valgrind_rps: float | None = None  # its throughput under valgrind
+    slowdown: float = 1.0  # how much the monitor's timing was stretched under valgrind
     log_errors: list[str] = field(default_factory=list)  # tracebacks and error lines it logged
 
 
@@ -162,8 +164,8 @@ def targets(summaries: list[Summary], facts: dict[str, ServerFacts] | None = Non
             f"{_pct(ratio)}, {ok}"
             + (f" (paired by round: {_pct(pair)}" if pair is not None else " (")
             + (
-                f"; predicted from the in-process cost: {_pct(pred)})"
-                if facts and (pred := predicted(facts, s.variant.key, bare.rps)) is not None
+                f"; predicted from instructions per request: {_pct(pred)})"
+                if facts and (pred := predicted(facts, s.variant.key)) is not None
                 else ")"
             )
         )
@@ -224,41 +226,41 @@ def notes(summaries: list[Summary]) -> list[str]:
     return out
 
 
-def predicted(facts: dict[str, ServerFacts], key: str, bare_rps: float | None) -> float | None:
-    """The throughput ratio to bare that the in-process cost predicts for a CPU-bound server:
-    each request takes 1/bare_rps seconds, plus what the variant adds."""
+def predicted(facts: dict[str, ServerFacts], key: str) -> float | None:
+    """The throughput ratio to bare that the instruction counts predict for a CPU-bound server:
+    bare's instructions per request over this variant's."""
     bare, this = facts.get("bare"), facts.get(key)
-    if not bare_rps or bare is None or this is None:
+    if bare is None or this is None or not bare.instructions or not this.instructions:
         return None
-    if bare.us_per_request is None or this.us_per_request is None:
-        return None
-    per_request = 1e6 / bare_rps
-    return per_request / (per_request + this.us_per_request - bare.us_per_request)
+    return bare.instructions / this.instructions
 
 
-def cost_table(
-    variants: list[Variant], facts: dict[str, ServerFacts], settle: int, bare_rps: float | None
-) -> list[str]:
+def cost_table(variants: list[Variant], facts: dict[str, ServerFacts], settle: int) -> list[str]:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.1f}%"
 
-    base = facts["bare"].us_per_request if "bare" in facts else None
+    base = facts["bare"].instructions if "bare" in facts else None
     rows = [
-        "| variant | µs per request, in-process | added vs bare (µs) | predicted vs bare "
+        "| variant | instructions per request | added vs bare | predicted vs bare "
         f"| threads | idle CPU, first 10 s | idle CPU, {max(settle - 10, 0)}-{settle} s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for v in variants:
         f = facts[v.key]
-        us = f.us_per_request
-        added = f"{us - base:+.1f}" if us is not None and base is not None else "n/a"
-        pred = predicted(facts, v.key, bare_rps)
+        count = f.instructions
+        added = f"{count - base:+,.0f}" if count is not None and base is not None else "n/a"
+        pred = predicted(facts, v.key)
         rows.append(
-            f"| {v.label} | {'n/a' if us is None else f'{us:.1f}'} | {added} "
+            f"| {v.label} | {'n/a' if count is None else f'{count:,.0f}'} | {added} "
             f"| {_pct(pred) if pred is not None else 'n/a'} | {f.threads} "
             f"| {pct(f.idle_cpu_early)} | {pct(f.idle_cpu_late)} |"
         )
     return rows
+
+
+def _slowdown(facts: dict[str, ServerFacts]) -> float | None:
+    bare = facts.get("bare")
+    return bare.slowdown if bare is not None and bare.instructions else None
 
 
 def server_notes(variants: list[Variant], facts: dict[str, ServerFacts]) -> list[str]:
@@ -273,11 +275,6 @@ def server_notes(variants: list[Variant], facts: dict[str, ServerFacts]) -> list
             )
         if f.log_errors:
             out.append(f"{v.label} logged errors, e.g. `{f.log_errors[0][:200]}`")
-        if f.resume_stalls:
-            out.append(
-                f"{v.label}: {f.resume_stalls} stall lines logged on waking from SIGSTOP, before "
-                "the warm-up (the frozen time reported as a stall; not in the table)"
-            )
     return out
 
 
@@ -292,7 +289,6 @@ def section(
     rounds, duration, warmup = settings["rounds"], settings["duration"], settings["warmup"]
     settle = settings["settle"]
     variants = [s.variant for s in summaries]
-    bare_rps = next((s.rps for s in summaries if s.variant.key == "bare"), None)
     md = [
         SECTION_TITLE,
         "",
@@ -314,24 +310,20 @@ def section(
         command_line("monitor_overhead.py", argv),
         "```",
         "",
-        f"All {len(summaries)} servers start together and run idle for {settle} s first, so "
-        "that they are measured in their steady state rather than just after start (the "
-        "monitor keeps ring buffers of recent lags that take about a minute to fill; before "
-        "commit 21d5a89 its watchdog walked them on every poll, and its idle CPU use doubled "
-        "once they were full). Then every server is frozen "
-        "(SIGSTOP) and only the measured one runs (SIGCONT), so no idle server shares CPU 0 "
-        f"with it: it is warmed up with a {warmup} s wrk run, measured for {duration} s and "
-        f"frozen again. The variants alternate over {rounds} round{'s' if rounds != 1 else ''}, "
-        "in a rotated order each round, in one run; the table gives the median over the "
-        "rounds, and *vs bare* compares with the bare app measured in the same run; *vs bare, "
-        "paired* is the median of the per-round ratios (each variant against the bare run of "
-        "the same round, close in time, so less sensitive to slow drifts of the machine). On a "
-        "shared virtual machine a server's throughput drifts by several % from one run to the "
-        "next whatever it runs, so many short rounds give a steadier median than a few long "
-        "ones. p50 "
-        "and p99 are the medians of wrk's `--latency` percentiles. *stalls logged* counts the "
-        "stall lines the server wrote (loopsafe's `loop blocked` warnings, asyncio's "
-        "`Executing ... took` warnings) during all its rounds.",
+        f"First all {len(summaries)} servers start together and sit idle for {settle} s, "
+        "which gives their idle CPU use (below); then they are stopped. Throughput: every "
+        "round starts a fresh server process per variant, one at a time, warms it up with a "
+        f"{warmup} s wrk run, measures it for {duration} s and stops it; the variants take "
+        f"turns in a rotated order over {rounds} round{'s' if rounds != 1 else ''}. A fresh "
+        "process per round matters as much as the rounds: on this kind of machine two "
+        "processes of the very same app differ by up to ~10% in throughput for their whole "
+        "life (their memory layout), so one process per variant would measure its luck. The "
+        "table gives the median over the rounds; *vs bare* compares with the bare app of the "
+        "same run; *vs bare, paired* is the median of the per-round ratios (each variant "
+        "against the bare run of its round, close in time). p50 and p99 are the medians of "
+        "wrk's `--latency` percentiles. *stalls logged* counts the stall lines the server "
+        "wrote (loopsafe's `loop blocked` warnings, asyncio's `Executing ... took` warnings) "
+        "while measured.",
         "",
         *table(summaries),
         "",
@@ -339,17 +331,22 @@ def section(
         "",
         *targets(summaries, facts),
         "",
-        "Cost per request and in the background, measured without the network: *µs per "
-        "request* drives the ASGI app in-process (`runtime_bench/inprocess.py`: lifespan "
-        "started, `GET /json` one request at a time, each in its own task as uvicorn does, best "
-        f"of {settings['inprocess_batches']} batches of {settings['inprocess_requests']:,}, in a "
-        "subprocess pinned to CPU 0, with the monitor's thread running); *predicted vs bare* is "
-        "the throughput ratio that cost implies for the server above, which spends "
-        "1/(bare req/s) per request. *idle CPU* is the CPU time of each whole server process, "
-        "in % of one core, while all of them sat idle before the first measurement; *threads* "
-        "counts its OS threads.",
+        "Cost per request without timing noise: *instructions per request* is the work of the "
+        "whole server process per request, counted by valgrind (`runtime_bench/instructions.py`"
+        ": the same uvicorn command under `valgrind --tool=cachegrind` with `PYTHONHASHSEED=0`, "
+        f"serving exactly {settings['vg_large']:,} and then {settings['vg_small']:,} "
+        f"`GET /json` over {settings['connections']} keep-alive connections; the difference "
+        "divided by the difference in requests, so start-up cancels out). It repeats to within "
+        "a few instructions. valgrind slows the server down"
+        + (f" {slowdown:.0f} times" if (slowdown := _slowdown(facts)) else "")
+        + ", so the monitor's heartbeat interval and stall threshold (and asyncio's slow-callback "
+        "threshold) are stretched by that factor: its per-second work then weighs per request "
+        "what it weighs natively. *predicted vs bare* is bare's count over the variant's, the "
+        "throughput ratio it implies for a CPU-bound server. *idle CPU* is the CPU time of each "
+        "whole server process, in % of one core, while all of them sat idle; *threads* counts "
+        "its OS threads.",
         "",
-        *cost_table(variants, facts, settle, bare_rps),
+        *cost_table(variants, facts, settle),
         "",
     ]
     all_notes = [*extra_notes, *server_notes(variants, facts), *notes(summaries)]

@@ -1,10 +1,14 @@
-"""Running the overhead benchmark: start every variant, let them settle, then measure in turns.
+"""Running the overhead benchmark: idle cost, then throughput in turns, then instruction counts.
 
-All servers start together and run idle for ``settle`` seconds, long enough for the monitor's
-ring buffers of recent lags to fill (it walks them on every watchdog poll, so its cost grows
-with uptime until they are full); their idle CPU use is sampled at the start and at the end of
-that time. Then every server is frozen (SIGSTOP) and only the one being measured runs (SIGCONT),
-so no idle server shares CPU 0 with it. Every server is stopped at the end, even on error.
+1. All servers start together and run idle for ``settle`` seconds; their idle CPU use is
+   sampled at the start and at the end of that time. Then they are stopped.
+2. Throughput: every round starts a fresh server per variant, in a rotated order, one at a
+   time on CPU 0, warms it up and measures it with wrk. Fresh processes matter: two processes
+   of the very same app differ by up to ~10% in throughput on this kind of machine, for their
+   whole life (memory layout), so a variant measured in one process carries that process's luck.
+3. Instructions per request under valgrind (``instructions.py``), when valgrind is installed.
+
+Every server is stopped at the end, even on error.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import argparse
 import contextlib
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from runtime_bench import asyncio_debug, inprocess, wrk
+from runtime_bench import asyncio_debug, instructions, wrk
 from runtime_bench.common import log_errors
 from runtime_bench.overhead_report import Measurement, ServerFacts, Variant
 from runtime_bench.server import ServerError, UvicornServer
@@ -65,22 +71,17 @@ def _idle_cpu(
 
 
 def _measure(
-    server: UvicornServer, variant: Variant, round_no: int, args: argparse.Namespace, seen: int
-) -> tuple[Measurement, int, int]:
-    server.resume()
-    time.sleep(0.5)  # let a monitor report the frozen time before anything is measured
-    log = server.stderr_text()
-    resumed = _count(log[seen:], variant.stall_marker)
-    start = len(log)
+    server: UvicornServer, variant: Variant, round_no: int, args: argparse.Namespace
+) -> Measurement:
     url = server.url + "/json"
     wrk.run(url, seconds=args.warmup, connections=args.connections, cpu=args.wrk_cpu)
+    start = len(server.stderr_text())
     (busy, steal), own = _machine_cpu(), server.cpu_seconds() + _children_cpu()
     started = time.monotonic()
     result = wrk.run(url, seconds=args.duration, connections=args.connections, cpu=args.wrk_cpu)
     elapsed = time.monotonic() - started
     (busy2, steal2), own2 = _machine_cpu(), server.cpu_seconds() + _children_cpu()
-    server.pause()
-    time.sleep(0.2)
+    time.sleep(0.2)  # a stall report is written by the watchdog shortly after the stall
     log = server.stderr_text()
     during = [
         ln for ln in log[start:].splitlines() if variant.stall_marker and variant.stall_marker in ln
@@ -89,27 +90,28 @@ def _measure(
     other = max(0.0, (busy2 - busy) - (own2 - own)) / elapsed * 100
     m = Measurement(variant.key, round_no, result, len(during), tail)
     m.other_cpu, m.steal_cpu = other, (steal2 - steal) / elapsed * 100
-    return m, resumed, len(log)
+    return m
 
 
-def run(
-    variants: list[Variant], args: argparse.Namespace
-) -> tuple[list[Measurement], dict[str, ServerFacts]]:
-    servers = {
-        v.key: UvicornServer(v.factory, cpu=args.server_cpu, env=dict(v.env)) for v in variants
-    }
-    facts = {v.key: ServerFacts() for v in variants}
-    runs: list[Measurement] = []
-    seen = dict.fromkeys(servers, 0)
-    if args.inprocess_batches > 0:
-        for v in variants:
-            facts[v.key].us_per_request = inprocess.measure(
-                v.factory, dict(v.env), args.server_cpu, args.inprocess_requests,
-                args.inprocess_batches,
-            )  # fmt: skip
-            print(
-                f"in-process {v.key:<20} {facts[v.key].us_per_request} us/request", file=sys.stderr
-            )
+def _server(variant: Variant, args: argparse.Namespace) -> UvicornServer:
+    return UvicornServer(variant.factory, cpu=args.server_cpu, env=dict(variant.env))
+
+
+def _record_exit(facts: ServerFacts, server: UvicornServer) -> None:
+    """Keep the worst exit of all the processes a variant ran in."""
+    with contextlib.suppress(OSError):
+        facts.log_errors += log_errors(server.stderr_text())
+    facts.processes += 1
+    if server.exit_code not in (0, None) or server.killed:
+        facts.exit_code, facts.killed = server.exit_code, server.killed
+    if server.stop_seconds is not None:
+        facts.stop_seconds = max(facts.stop_seconds or 0.0, server.stop_seconds)
+
+
+def _idle_phase(
+    variants: list[Variant], args: argparse.Namespace, facts: dict[str, ServerFacts]
+) -> None:
+    servers = {v.key: _server(v, args) for v in variants}
     try:
         with contextlib.ExitStack() as stack:
             for server in servers.values():
@@ -117,29 +119,61 @@ def run(
             for v in variants:
                 if v.debug and asyncio_debug.MARK not in servers[v.key].stderr_text():
                     raise ServerError(f"{v.key}: the server is not in asyncio debug mode")
-            print(f"{len(servers)} servers up; settling for {args.settle} s", file=sys.stderr)
+            print(f"{len(servers)} servers up; idle for {args.settle} s", file=sys.stderr)
             _idle_cpu(servers, facts, args.settle)
-            for server in servers.values():
-                server.pause()
-            for round_no in range(1, args.rounds + 1):
-                shift = (round_no - 1) % len(variants)
-                for variant in variants[shift:] + variants[:shift]:
-                    m, resumed, seen[variant.key] = _measure(
-                        servers[variant.key], variant, round_no, args, seen[variant.key]
-                    )
-                    facts[variant.key].resume_stalls += resumed
-                    runs.append(m)
-                    print(
-                        f"round {round_no} {variant.key:<20} {m.wrk.requests_per_s:>9,.0f} req/s "
-                        f" p50 {m.wrk.p50_s * 1000:.2f} ms  p99 {m.wrk.p99_s * 1000:.2f} ms",
-                        file=sys.stderr,
-                    )
     finally:
         for key, server in servers.items():
-            with contextlib.suppress(OSError):
-                facts[key].log_errors = log_errors(server.stderr_text())
-            facts[key].exit_code = server.exit_code
-            facts[key].killed = server.killed
-            facts[key].stop_seconds = server.stop_seconds
+            _record_exit(facts[key], server)
             server.cleanup()
+
+
+def _instructions(
+    variants: list[Variant],
+    args: argparse.Namespace,
+    facts: dict[str, ServerFacts],
+    native_bare_rps: float | None,
+) -> None:
+    ordered = sorted(variants, key=lambda v: v.key != "bare")  # bare first: it sets the slowdown
+    slowdown = 1.0
+    for v in ordered:
+        try:
+            count, rps = instructions.per_request(
+                v.factory, dict(v.env), cpu=args.server_cpu, small=args.vg_small,
+                large=args.vg_large, connections=args.connections, slowdown=slowdown,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError, instructions.InstructionsError) as exc:
+            print(f"instructions {v.key}: failed: {exc}", file=sys.stderr)
+            continue
+        facts[v.key].instructions, facts[v.key].valgrind_rps = count, rps
+        if v.key == "bare" and native_bare_rps:
+            slowdown = max(1.0, native_bare_rps / rps)
+        facts[v.key].slowdown = slowdown
+        print(f"instructions {v.key:<20} {count:,.0f} per request", file=sys.stderr)
+
+
+def run(
+    variants: list[Variant], args: argparse.Namespace
+) -> tuple[list[Measurement], dict[str, ServerFacts]]:
+    facts = {v.key: ServerFacts() for v in variants}
+    runs: list[Measurement] = []
+    _idle_phase(variants, args, facts)
+    for round_no in range(1, args.rounds + 1):
+        shift = (round_no - 1) % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            server = _server(variant, args)
+            try:
+                with server:
+                    m = _measure(server, variant, round_no, args)
+            finally:
+                _record_exit(facts[variant.key], server)
+                server.cleanup()
+            runs.append(m)
+            print(
+                f"round {round_no} {variant.key:<20} {m.wrk.requests_per_s:>9,.0f} req/s "
+                f" p50 {m.wrk.p50_s * 1000:.2f} ms  p99 {m.wrk.p99_s * 1000:.2f} ms",
+                file=sys.stderr,
+            )
+    if args.vg_large > args.vg_small > 0 and instructions.available():
+        bare = [m.wrk.requests_per_s for m in runs if m.variant == "bare"]
+        _instructions(variants, args, facts, statistics.median(bare) if bare else None)
     return runs, facts

@@ -109,15 +109,6 @@ class UvicornServer:
                 raise ServerError(f"{self.factory} did not answer within {self.start_timeout} s")
             time.sleep(0.05)
 
-    def pause(self) -> None:
-        """Freeze the server (SIGSTOP): an idle server then costs the measured one nothing."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (all its threads)."""
         if self.proc is None:
@@ -136,7 +127,6 @@ class UvicornServer:
             return
         started = time.monotonic()
         if proc.poll() is None:
-            self.resume()  # a frozen process would not act on SIGINT
             proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=self.stop_timeout)
