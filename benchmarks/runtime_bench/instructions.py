@@ -4,7 +4,9 @@ Throughput on a shared virtual machine moves by several % between runs and even 
 processes of the same app (memory layout), more than the cost being measured. Instructions do
 not: valgrind's cachegrind counts every instruction the server process runs, and two servers
 that serve ``small`` and ``large`` requests differ by the cost of ``large - small`` requests
-(start-up and shutdown cancel out), the same to within a few instructions from run to run.
+(start-up and shutdown cancel out): for the bare app the same to within a few instructions from
+run to run, for the monitor's variants to within about 0.5% (their per-second work depends on
+how long the run takes).
 
 The server is the benchmark's uvicorn command under ``valgrind --tool=cachegrind
 --cache-sim=no`` with ``PYTHONHASHSEED=0``; the load is exactly N ``GET /json`` requests over
