@@ -265,7 +265,11 @@ def _slowdown(facts: dict[str, ServerFacts]) -> float | None:
 
 def server_notes(variants: list[Variant], facts: dict[str, ServerFacts]) -> list[str]:
     errors = sum(len(facts[v.key].log_errors) for v in variants)
-    out = [f"the servers' stderr holds {errors} tracebacks or error lines in all"]
+    processes = sum(facts[v.key].processes for v in variants)
+    out = [
+        f"the servers' stderr holds {errors} tracebacks or error lines in all "
+        f"({processes} server processes)"
+    ]
     for v in variants:
         f = facts[v.key]
         if f.killed or f.exit_code not in (0, None):

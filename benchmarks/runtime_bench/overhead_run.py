@@ -45,10 +45,6 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _count(text: str, marker: str) -> int:
-    return sum(1 for line in text.splitlines() if marker and marker in line)
-
-
 def _idle_cpu(
     servers: dict[str, UvicornServer], facts: dict[str, ServerFacts], settle: float
 ) -> None:
