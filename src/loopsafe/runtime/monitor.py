@@ -22,27 +22,24 @@ from loopsafe.runtime.watchdog import StallEvent, Watchdog
 log = logging.getLogger("loopsafe.runtime")
 SCHEMA_VERSION = 1
 _request_ids = itertools.count(1)
-_perf_counter = time.perf_counter
-_current_task = asyncio.current_task
 
 
 class RequestInfo:
     """What the watchdog needs to name the request a stalled task was serving.
 
     One is made per request, so it has no ``__init__`` (a class call that runs Python code
-    costs twice as much): ``Monitor.request_started`` stores the five fields every request
-    has. The fields only a stall needs are set when needed; read them with ``getattr``:
-    ``span`` (OpenTelemetry), ``stalling`` (the watchdog saw the task block and has not
-    reported it yet), ``number`` (the request's number in this process, for its id).
+    costs twice as much): the middleware stores the four fields every request has. The fields
+    only a stall needs are set when needed; read them with ``getattr``: ``span``
+    (OpenTelemetry), ``stalling`` (the watchdog saw the task block and has not reported it
+    yet), ``number`` (the request's number in this process, for its id).
     """
 
-    __slots__ = ("number", "scope", "send", "span", "stalling", "started", "status", "task")
+    __slots__ = ("number", "scope", "send", "span", "stalling", "status", "task")
 
     scope: dict[str, Any]
     task: Any  # the asyncio task serving it
     send: Send | None  # the server's send callable
     status: int  # the response status, once sent
-    started: float  # perf_counter() at the start
     span: Any
     stalling: bool
     number: int
@@ -145,7 +142,7 @@ class Monitor:
         self._labels: dict[tuple[Any, int, int, Any], tuple[Any, Any, Any, Any, _Route]] = {}
         self._last_label: dict[int, tuple[Any, Any, Any, Any, _Route]] = {}
         self.shedder: Any = None  # set by loopsafe.shed.ShedMiddleware(monitor=...)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # the loop it watches, once started
         self._use_alarm = True  # False: the watchdog polls (as where there is no timerfd)
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
@@ -160,7 +157,7 @@ class Monitor:
         with self._lock:
             if self._watchdog is not None:
                 return
-            loop = self._loop = asyncio.get_running_loop()
+            loop = self.loop = asyncio.get_running_loop()
             self.started_at = time.time()
             self._limiter = _default_limiter()
             self._heartbeat = Heartbeat(loop, self.interval)
@@ -241,33 +238,15 @@ class Monitor:
     def exempt_path(self, path: str) -> bool:
         return path.startswith(self.exempt)
 
-    def request_started(
-        self, scope: dict[str, Any], send: Send | None = None
-    ) -> RequestInfo | None:
-        # With the loop given, current_task skips get_running_loop: this runs on every request.
-        task = _current_task(self._loop)
-        if task is None:  # served by another loop than the monitor's (TestClient without `with`)
-            task = _current_task()
-            if task is None:
-                return None
-        info = RequestInfo()
-        info.scope = scope
-        info.task = task
-        info.send = send
-        info.status = 0
-        if self._otel is not None:
-            info.span = self._otel.current_span()
-        self.requests[task] = info
-        info.started = _perf_counter()
-        return info
+    def current_span(self) -> Any:
+        """The OpenTelemetry span current in this task (with the OTel sink on)."""
+        return self._otel.current_span() if self._otel is not None else None
 
-    def request_finished(self, info: RequestInfo, error: bool) -> None:
-        seconds = _perf_counter() - info.started
-        self.requests.pop(info.task, None)
-        scope = info.scope
-        # The label of a route object is built once: this runs for every request. The last
-        # (method, route context, root path) seen with each route object is checked first;
-        # FastAPI's route context counts: one router included under two prefixes is two routes.
+    def route_stats(self, scope: dict[str, Any]) -> _Route:
+        """The figures of the route this request was routed to (on the loop, per request). The
+        label of a route object is built once: the last (method, route context, root path) seen
+        with each route object is checked first; FastAPI's route context counts: one router
+        included under two prefixes is two routes."""
         route = scope.get("route")
         fastapi = scope.get("fastapi")
         context = fastapi.get("effective_route_context") if fastapi.__class__ is dict else None
@@ -282,7 +261,7 @@ class Monitor:
             or last[3] != root
         ):
             last = self._route_label(route, context, method, root, scope)
-        last[4].record(seconds, error)
+        return last[4]
 
     def _route_label(
         self, route: Any, context: Any, method: Any, root: Any, scope: dict[str, Any]
