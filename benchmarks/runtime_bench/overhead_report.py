@@ -346,7 +346,8 @@ def section(
         + (f" {slowdown:.0f} times" if (slowdown := _slowdown(facts)) else "")
         + ", so the monitor's heartbeat interval and stall threshold (and asyncio's slow-callback "
         "threshold) are stretched by that factor: its per-second work then weighs per request "
-        "what it weighs natively. *predicted vs bare* is bare's count over the variant's, the "
+        "what it weighs natively (the watchdog's 4 wake-ups a second are not stretched, so the "
+        "count slightly overstates the monitor). *predicted vs bare* is bare's count over the variant's, the "
         "throughput ratio it implies for a CPU-bound server. *idle CPU* is the CPU time of each "
         "whole server process, in % of one core, while all of them sat idle; *threads* counts "
         "its OS threads.",

@@ -34,10 +34,12 @@ class LoopSafeMiddleware:
             monitor.start()  # a server without lifespan support: start on the first request
         # Everything per request is inline here, in one function: on a server that does little
         # per request, each extra function costs more in cache misses than in instructions.
-        task = _current_task(monitor.loop)
-        if task is None:  # served by another loop than the monitor's (TestClient without `with`)
-            task = _current_task()
-        if task is None or scope["path"].startswith(monitor.exempt):
+        task = None
+        if not scope["path"].startswith(monitor.exempt):
+            task = _current_task(monitor.loop)
+            if task is None:  # served by another loop (TestClient without `with`)
+                task = _current_task()
+        if task is None:
             await self.app(scope, receive, send)
             return
         info = RequestInfo()

@@ -260,12 +260,15 @@ class Monitor:
             or last[2] != method
             or last[3] != root
         ):
-            last = self._route_label(route, context, method, root, scope)
+            last = self._route_entry(route, context, method, root, scope)
         return last[4]
 
-    def _route_label(
+    def _route_entry(
         self, route: Any, context: Any, method: Any, root: Any, scope: dict[str, Any]
     ) -> tuple[Any, Any, Any, Any, _Route]:
+        """The cached (route, context, method, root path, figures) of a route seen under a new
+        combination; the label is built only the first time (one router under two prefixes,
+        or GET and HEAD, alternate here without rebuilding it)."""
         key = (method, id(route), id(context), root)
         cached = self._labels.get(key)
         if cached is None or cached[0] is not route or cached[1] is not context:
