@@ -23,7 +23,7 @@ def exported() -> dict[str, set[str]]:
     sink = PrometheusSink(registry)
     frame = Frame("app.py", 3, "f")
     sink.on_stall(StallEvent(1, 0.0, 0.2, "GET /x", None, None, frame, frame))
-    monitor: Any = type("M", (), {"new_lags": [(0.0, 0.001)], "requests": {}})()
+    monitor: Any = type("M", (), {"new_lags": [(0.0, 0.001)], "in_flight": lambda self: 3})()
     monitor.aggregate = type(
         "A",
         (),

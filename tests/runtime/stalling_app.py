@@ -58,6 +58,31 @@ def build(**options: Any) -> tuple[FastAPI, Any]:
     async def dependency_route(x: int = Depends(blocking_dependency)) -> dict[str, int]:
         return {"x": x}
 
+    async def blocking_part() -> int:
+        time.sleep(0.12)  # culprit: spawned
+        return 1
+
+    @app.get("/gather")
+    async def gather_route() -> dict[str, int]:
+        # The stall is in a task of its own: found through the gather that waits for it.
+        results = await asyncio.gather(asyncio.sleep(0.01), blocking_part())
+        return {"x": results[1]}
+
+    @app.get("/taskgroup")
+    async def taskgroup_route() -> dict[str, int]:
+        async with asyncio.TaskGroup() as group:
+            part = group.create_task(blocking_part())
+        return {"x": part.result()}
+
+    @app.get("/awaited-task")
+    async def awaited_task_route() -> dict[str, int]:
+        return {"x": await asyncio.create_task(blocking_part())}
+
+    @app.get("/wait/{ms}")
+    async def wait_route(ms: int) -> dict[str, int]:
+        await asyncio.sleep(ms / 1000)
+        return {"waited": ms}
+
     @app.get("/middleware")
     async def middleware_route() -> dict[str, bool]:
         return {"ok": True}

@@ -35,6 +35,9 @@ def wait_for_stalls(monitor: Any, n: int, timeout: float = 5.0) -> list[dict[str
         ("/helper", "GET /helper", HELPER_FILE, "helper"),
         ("/dependency", "GET /dependency", APP_FILE, "dependency"),
         ("/middleware", "GET /middleware", APP_FILE, "middleware"),
+        ("/gather", "GET /gather", APP_FILE, "spawned"),
+        ("/taskgroup", "GET /taskgroup", APP_FILE, "spawned"),
+        ("/awaited-task", "GET /awaited-task", APP_FILE, "spawned"),
     ],
 )
 def test_stall_is_attributed(
@@ -123,3 +126,25 @@ def test_shutdown_joins_the_watchdog(serve: Any) -> None:
     server.__exit__()
     assert monitor.running is False
     assert not any(t.name == "loopsafe-watchdog" and t.is_alive() for t in threading.enumerate())
+
+
+def test_in_flight_requests_are_counted_by_route_while_they_run(serve: Any) -> None:
+    app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
+    server = serve(app)
+    url = server.url + "/wait/1500"
+    with httpx.Client(timeout=10) as one, httpx.Client(timeout=10) as two:
+        waiting = [threading.Thread(target=c.get, args=(url,)) for c in (one, two)]
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 5
+        while monitor.in_flight() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        snap = monitor.snapshot()
+        assert monitor.in_flight() == 2
+        assert snap["in_flight"] == 2
+        assert snap["routes"]["GET /wait/{ms}"]["in_flight"] == 2
+        for thread in waiting:
+            thread.join()
+    snap = monitor.snapshot()
+    assert monitor.in_flight() == 0 and snap["in_flight"] == 0
+    assert snap["routes"]["GET /wait/{ms}"]["requests"] == 2

@@ -161,7 +161,7 @@ def test_host_pauses_are_counted_by_cause() -> None:
     registry = CollectorRegistry()
     sink = PrometheusSink(registry)
     aggregate = Aggregate(10)
-    monitor = SimpleNamespace(aggregate=aggregate, new_lags=[], requests={})
+    monitor = SimpleNamespace(aggregate=aggregate, new_lags=[], in_flight=lambda: 0)
     aggregate.add_host_pause("frozen", 0.4)
     aggregate.add_host_pause("starved", 0.2)
     aggregate.add_host_pause("starved", 0.3)

@@ -1,17 +1,17 @@
-"""LoopSafeMiddleware: pure ASGI. Starts and stops the monitor with the lifespan, and tells it
-which request each task serves. Per-request state lives in locals, never on ``self``."""
+"""LoopSafeMiddleware: pure ASGI. Starts and stops the monitor with the lifespan and times each
+request. Per-request state lives in locals, never on ``self``: the watchdog reads the request a
+stall happened in from this function's frame (see attribution.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
+from loopsafe.runtime import attribution
 from loopsafe.runtime._asgi import ASGIApp, Message, Receive, Scope, Send
 from loopsafe.runtime.monitor import Monitor, RequestInfo
 
 _perf_counter = time.perf_counter
-_current_task = asyncio.current_task
 
 
 class LoopSafeMiddleware:
@@ -34,23 +34,18 @@ class LoopSafeMiddleware:
             monitor.start()  # a server without lifespan support: start on the first request
         # Everything per request is inline here, in one function: on a server that does little
         # per request, each extra function costs more in cache misses than in instructions.
-        task = None
-        if not scope["path"].startswith(monitor.exempt):
-            task = _current_task(monitor.loop)
-            if task is None:  # served by another loop (TestClient without `with`)
-                task = _current_task()
-        if task is None:
+        # Nothing is registered: when the loop stalls, the watchdog finds ``info`` among this
+        # frame's locals (see attribution.py).
+        if scope["path"].startswith(monitor.exempt):
             await self.app(scope, receive, send)
             return
         info = RequestInfo()
         info.scope = scope  # type: ignore[assignment]
-        info.task = task
         info.send = send
         info.status = 0
         if monitor.otel:
             info.span = monitor.current_span()
-        requests = monitor.requests
-        requests[task] = info
+        monitor.requests_started += 1
         error = True
         started = _perf_counter()
         try:
@@ -59,11 +54,11 @@ class LoopSafeMiddleware:
             error = info.status >= 500
         finally:
             seconds = _perf_counter() - started
+            info.done = True
             if monitor.otel and getattr(info, "stalling", False):
                 # Best effort: under cancellation the stall is still reported, just after
                 # the span ended; delaying the cancellation would be worse.
                 await monitor.reported(info)  # noqa: LS303
-            requests.pop(task, None)
             monitor.route_stats(scope).record(seconds, error)  # type: ignore[arg-type]
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,3 +79,6 @@ class LoopSafeMiddleware:
             await self.app(scope, receive_lifespan, send_lifespan)
         finally:
             monitor.stop()
+
+
+attribution.register(LoopSafeMiddleware.__call__.__code__)

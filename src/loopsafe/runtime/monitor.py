@@ -6,12 +6,15 @@ import asyncio
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Awaitable
+from types import FrameType
 from typing import Any
 
 from loopsafe._errors import ConfigError
+from loopsafe.runtime import attribution
 from loopsafe.runtime._asgi import Message, Send
 from loopsafe.runtime.aggregate import Aggregate, _Route
 from loopsafe.runtime.heartbeat import Heartbeat
@@ -28,16 +31,17 @@ class RequestInfo:
     """What the watchdog needs to name the request a stalled task was serving.
 
     One is made per request, so it has no ``__init__`` (a class call that runs Python code
-    costs twice as much): the middleware stores the four fields every request has. The fields
-    only a stall needs are set when needed; read them with ``getattr``: ``span``
-    (OpenTelemetry), ``stalling`` (the watchdog saw the task block and has not reported it
-    yet), ``number`` (the request's number in this process, for its id).
+    costs twice as much): the middleware stores the three fields every request has, and
+    ``done`` when it ends. The fields only a stall needs are set when needed; read them with
+    ``getattr``: ``span`` (OpenTelemetry), ``stalling`` (the watchdog saw the request block
+    and has not reported it yet), ``number`` (the request's number in this process, for its id).
+    The watchdog finds it in the middleware's frame (see attribution.py).
     """
 
-    __slots__ = ("number", "scope", "send", "span", "stalling", "status", "task")
+    __slots__ = ("done", "number", "scope", "send", "span", "stalling", "status")
 
     scope: dict[str, Any]
-    task: Any  # the asyncio task serving it
+    done: bool  # the request has ended
     send: Send | None  # the server's send callable
     status: int  # the response status, once sent
     span: Any
@@ -125,7 +129,7 @@ class Monitor:
                 ) from None
             self._otel = otel_sink
             self.sinks.append(otel_sink.OTelSink())
-        self.requests: dict[asyncio.Task[Any], RequestInfo] = {}
+        self.requests_started = 0  # in flight: this less the requests the routes counted
         self.started_at: float | None = None
         self._heartbeat: Heartbeat | None = None
         self._watchdog: Watchdog | None = None
@@ -143,6 +147,7 @@ class Monitor:
         self._last_label: dict[int, tuple[Any, Any, Any, Any, _Route]] = {}
         self.shedder: Any = None  # set by loopsafe.shed.ShedMiddleware(monitor=...)
         self.loop: asyncio.AbstractEventLoop | None = None  # the loop it watches, once started
+        self._loop_thread = 0  # threading.get_ident() of the loop's thread, once started
         self._use_alarm = True  # False: the watchdog polls (as where there is no timerfd)
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
@@ -164,12 +169,12 @@ class Monitor:
             self._heartbeat.start()
             if self._limiter is not None:
                 self._heartbeat.every_tick(self._sample_pool)
-            self._install_task_factory(loop)
             if self.strict is not None:
                 self.strict.activate()
+            self._loop_thread = threading.get_ident()
             self._watchdog = Watchdog(
                 self._heartbeat,
-                threading.get_ident(),
+                self._loop_thread,
                 self.threshold,
                 poll=min(0.02, self.threshold / 3),
                 task_info=self._task_info,
@@ -188,7 +193,6 @@ class Monitor:
         with self._lock:
             if self._heartbeat is not None:
                 self._heartbeat.stop()
-                self._restore_task_factory(self._heartbeat.loop)
             if self.strict is not None and self._watchdog is not None:
                 self.strict.deactivate()
             watchdog, self._watchdog = self._watchdog, None
@@ -205,33 +209,6 @@ class Monitor:
         if heartbeat is None or not heartbeat.running:
             return 0.0
         return max(0.0, time.monotonic() - heartbeat.last_tick - self.interval)
-
-    def _install_task_factory(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Tasks a request spawns (BaseHTTPMiddleware's call_next, task groups, gather) serve that
-        request: a chained task factory hands them the creating task's request. Costs nothing
-        outside requests and one dict lookup per task inside."""
-        previous = loop.get_task_factory()
-        requests: dict[Any, RequestInfo] = self.requests
-
-        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-            if previous is not None:
-                task = previous(loop, coro, **kwargs)
-            else:
-                task = asyncio.Task(coro, loop=loop, **kwargs)
-            parent = asyncio.current_task(loop) if requests else None
-            info = requests.get(parent) if parent is not None else None
-            if info is not None:
-                requests[task] = info
-                task.add_done_callback(_forget(requests))
-            return task
-
-        factory.loopsafe_previous = previous  # type: ignore[attr-defined]
-        loop.set_task_factory(factory)
-
-    def _restore_task_factory(self, loop: asyncio.AbstractEventLoop) -> None:
-        current = loop.get_task_factory()
-        if current is not None and hasattr(current, "loopsafe_previous"):
-            loop.set_task_factory(current.loopsafe_previous)
 
     # -- requests (called on the loop by the middleware) -------------------------------------
 
@@ -282,8 +259,10 @@ class Monitor:
 
     # -- watchdog side -----------------------------------------------------------------------
 
-    def _task_info(self, task: asyncio.Task[Any] | None) -> tuple[str | None, str | None, Any]:
-        info = self.requests.get(task) if task is not None else None
+    def _task_info(
+        self, task: asyncio.Task[Any] | None, frame: FrameType | None
+    ) -> tuple[str | None, str | None, Any]:
+        info = attribution.request_of(task, frame)
         if info is None:
             return None, None, None
         request_id = None
@@ -304,7 +283,7 @@ class Monitor:
         self._report(event)
 
     def _in_flight(self, info: RequestInfo) -> bool:
-        return self.requests.get(info.task) is info
+        return not getattr(info, "done", False)
 
     def _release_held(self, everything: bool = False) -> None:
         """Report the held stalls of requests that have a route now, or have finished."""
@@ -368,11 +347,39 @@ class Monitor:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def in_flight(self) -> int:
+        """Requests being served now (through the middleware, exempt paths aside). Cheap, safe
+        from any thread: requests started less requests finished."""
+        finished = sum(r.requests for r in list(self.aggregate.routes.values()))
+        return max(0, self.requests_started - finished)
+
+    def _requests_in_flight(self) -> list[RequestInfo]:
+        """The requests being served, each found in its task's await chain (for snapshot(),
+        which needs their routes; it costs a walk over the loop's tasks)."""
+        loop = self.loop
+        if loop is None or not self.running:
+            return []
+        try:
+            tasks = asyncio.all_tasks(loop)
+            current = asyncio.current_task(loop)
+        except RuntimeError:
+            return []
+        found: list[RequestInfo] = []
+        for task in tasks:
+            if task is current:  # running, so its frames are on the loop thread's stack
+                frame = sys._current_frames().get(self._loop_thread)
+                info = attribution.on_stack(frame)
+            else:
+                info = attribution.in_task(task)
+            if info is not None and not getattr(info, "done", False):
+                found.append(info)
+        return found
+
     def snapshot(self, max_events: int | None = None) -> dict[str, Any]:
         """Everything the monitor knows, as JSON-serialisable data (see docs/runtime.md)."""
         data = self.aggregate.snapshot(max_events)
         in_flight: dict[str, int] = {}
-        for info in list(self.requests.values()):
+        for info in self._requests_in_flight():
             label = route_label(info.scope)
             in_flight[label] = in_flight.get(label, 0) + 1
         for label, count in in_flight.items():
@@ -387,13 +394,6 @@ class Monitor:
             shed=self.shedder.snapshot() if self.shedder is not None else None,
         )
         return data
-
-
-def _forget(requests: dict[Any, RequestInfo]) -> Any:
-    def done(task: Any) -> None:
-        requests.pop(task, None)
-
-    return done
 
 
 def _default_limiter() -> Any:

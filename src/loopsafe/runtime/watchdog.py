@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from loopsafe.runtime import stacks
@@ -52,8 +54,11 @@ class StallEvent:
         }
 
 
-# Who was running: (route, request id, request info) for a task, from the middleware's registry.
-TaskInfo = Callable[[asyncio.Task[Any] | None], tuple[str | None, str | None, Any]]
+# Who was running: (route, request id, request info) for the running task and the loop thread's
+# innermost frame (see attribution.py).
+TaskInfo = Callable[
+    [asyncio.Task[Any] | None, FrameType | None], tuple[str | None, str | None, Any]
+]
 
 
 class Watchdog(threading.Thread):
@@ -220,7 +225,9 @@ class Watchdog(threading.Thread):
             task = asyncio.current_task(self.heartbeat.loop)
         except RuntimeError:
             task = None
-        route, request_id, info = self.task_info(task)
+        frame = sys._current_frames().get(self.loop_thread_id)
+        route, request_id, info = self.task_info(task, frame)
+        del frame  # a reference to the loop thread's frames keeps their locals alive
         if info is not None:
             info.stalling = True
             if self.span_of is not None and getattr(info, "span", None) is None:

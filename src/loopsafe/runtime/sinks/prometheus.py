@@ -71,7 +71,7 @@ class PrometheusSink:
             self.metrics["pool_total"].set(pool["total"])
             self.metrics["pool_used"].set(pool["used"])
             self.metrics["pool_waiting"].set(pool["waiting"])
-        self.metrics["in_flight"].set(len(monitor.requests))
+        self.metrics["in_flight"].set(monitor.in_flight())
         pauses = agg.host_pauses
         for cause, seen in self._host_pauses.items():
             if pauses[cause] > seen:
