@@ -170,3 +170,35 @@ def test_host_pauses_are_counted_by_cause() -> None:
     text = generate_latest(registry).decode()
     assert 'loopsafe_loop_host_pauses_total{cause="frozen"} 1.0' in text
     assert 'loopsafe_loop_host_pauses_total{cause="starved"} 2.0' in text
+
+
+@pytest.mark.parametrize(("count_5xx", "errors"), [(False, 1), (True, 2)])
+def test_errors_count_raised_requests_and_5xx_responses_when_asked(
+    count_5xx: bool, errors: int
+) -> None:
+    import warnings
+
+    from fastapi import HTTPException
+
+    with warnings.catch_warnings():  # starlette's TestClient warns about its httpx
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    monitor = loopsafe.install(app, prometheus=False, count_5xx=count_5xx)
+
+    @app.get("/fail/{how}")
+    async def fail(how: str) -> dict[str, str]:
+        if how == "raise":
+            raise RuntimeError("boom")
+        if how == "503":
+            raise HTTPException(503, "busy")  # answered by FastAPI: no exception reaches us
+        return {"ok": how}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/fail/raise").status_code == 500
+        assert client.get("/fail/503").status_code == 503
+        assert client.get("/fail/no").status_code == 200
+        route = monitor.snapshot()["routes"]["GET /fail/{how}"]
+    assert route["requests"] == 3
+    assert route["errors"] == errors

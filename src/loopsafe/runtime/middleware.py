@@ -41,16 +41,17 @@ class LoopSafeMiddleware:
             return
         info = RequestInfo()
         info.scope = scope  # type: ignore[assignment]
-        info.send = send
         info.status = 0
         if monitor.otel:
             info.span = monitor.current_span()
+        if monitor.count_5xx and kind == "http":
+            info.send = send
+            send = info.send_status  # reads the status on the way out
         monitor.requests_started += 1
         error = True
         started = _perf_counter()
         try:
-            # The status of HTTP responses is read on the way out (5xx count as errors).
-            await self.app(scope, receive, info.send_status if kind == "http" else send)
+            await self.app(scope, receive, send)
             error = info.status >= 500
         finally:
             seconds = _perf_counter() - started
@@ -59,7 +60,23 @@ class LoopSafeMiddleware:
                 # Best effort: under cancellation the stall is still reported, just after
                 # the span ended; delaying the cancellation would be worse.
                 await monitor.reported(info)  # noqa: LS303
-            monitor.route_stats(scope).record(seconds, error)  # type: ignore[arg-type]
+            # The route's figures: the entry last seen with this route object, when the
+            # method, root path and FastAPI route context match it (monitor.route_stats).
+            route = scope.get("route")
+            last = monitor.last_label.get(id(route))
+            fastapi = scope.get("fastapi")
+            if (
+                last is not None
+                and last[0] is route
+                and last[2] == scope.get("method")
+                and last[3] == scope.get("root_path")
+                and last[1]
+                is (fastapi.get("effective_route_context") if fastapi.__class__ is dict else None)
+            ):
+                stats = last[4]
+            else:
+                stats = monitor.route_stats(scope)  # type: ignore[arg-type]
+            stats.record(seconds, error)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         monitor = self.monitor
