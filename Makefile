@@ -40,7 +40,8 @@ typecheck: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
-# The checker's tests on every other supported Python that is installed (pyenv has them here).
+# The checker's and the runtime monitor's tests on every other supported Python that is installed
+# (pyenv has them here): the monitor reads interpreter internals (frames, done-callbacks).
 test-pythons:
 	@for v in 3.12 3.13; do \
 	  py=""; \
@@ -53,8 +54,8 @@ test-pythons:
 	  fi; \
 	  echo "== python$$v"; \
 	  [ -x .venv-$$v/bin/python ] || $$py -m venv .venv-$$v || exit 1; \
-	  .venv-$$v/bin/python -m pip --disable-pip-version-check -q install -e . pytest pytest-asyncio || exit 1; \
-	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider tests/check tests/cli || exit 1; \
+	  .venv-$$v/bin/python -m pip --disable-pip-version-check -q install -e '.[dev]' pytest-asyncio || exit 1; \
+	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider tests/check tests/cli tests/runtime || exit 1; \
 	done
 
 # Build the wheel and run it from a clean virtualenv (no dependencies needed by the checker).

@@ -32,7 +32,7 @@ from runtime_bench.common import docs_argv, versions, write_section, wrk_version
 from runtime_bench.overhead_report import VARIANTS, Variant
 from runtime_bench.server import UvicornServer
 
-SECTION_TITLE = "monitor overhead, side by side"
+SECTION_TITLE = "## monitor overhead, side by side"
 CONNECTIONS = 16  # per server: 32 in all, as in the sequential benchmark
 
 
@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         packages = {**versions(), "wrk": wrk_version()}
         text = "\n".join(
             [
+                SECTION_TITLE,
+                "",
                 "Two fresh servers per pair (the bare app and the variant) share CPU 0 and are",
                 f"loaded at the same time by two `wrk -t1 -c{CONNECTIONS}` on CPU 1, so host noise",
                 "hits both alike (see the script's docstring for why and for the limits).",
