@@ -31,8 +31,8 @@ class RequestInfo:
     """What the watchdog needs to name the request a stalled task was serving.
 
     One is made per request, so it has no ``__init__`` (a class call that runs Python code
-    costs twice as much): the middleware stores the three fields every request has, and
-    ``done`` when it ends. The fields only a stall needs are set when needed; read them with
+    costs twice as much): the middleware stores the two fields every request has (``scope``,
+    ``status``), ``send`` with ``count_5xx``, and ``done`` when the request ends. The fields only a stall needs are set when needed; read them with
     ``getattr``: ``span`` (OpenTelemetry), ``stalling`` (the watchdog saw the request block
     and has not reported it yet), ``number`` (the request's number in this process, for its id).
     The watchdog finds it in the middleware's frame (see attribution.py).
@@ -42,7 +42,7 @@ class RequestInfo:
 
     scope: dict[str, Any]
     done: bool  # the request has ended
-    send: Send | None  # the server's send callable
+    send: Send | None  # the server's send callable (with count_5xx)
     status: int  # the response status, once sent
     span: Any
     stalling: bool
@@ -225,9 +225,10 @@ class Monitor:
         return self._otel.current_span() if self._otel is not None else None
 
     def route_stats(self, scope: dict[str, Any]) -> _Route:
-        """The figures of the route this request was routed to (on the loop, per request). The
-        label of a route object is built once: the last (method, route context, root path) seen
-        with each route object is checked first; FastAPI's route context counts: one router
+        """The figures of the route this request was routed to (on the loop). The middleware
+        checks the entry last seen with the route object itself and calls this when it does not
+        match. The label of a route object is built once: the last (method, route context, root
+        path) seen with each route object is checked first; FastAPI's route context counts: one router
         included under two prefixes is two routes."""
         route = scope.get("route")
         fastapi = scope.get("fastapi")
