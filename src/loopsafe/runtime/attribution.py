@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections import deque
 from collections.abc import Iterator
 from types import CodeType, FrameType
 from typing import Any
@@ -108,27 +109,27 @@ def waiting_for(future: Any) -> Iterator[asyncio.Future[Any]]:
     """Tasks waiting for ``future`` to finish, read from its done-callbacks: a task's wake-up
     method (``await``), a gather's closure over its outer future, a task group's bound method
     or closure holding the group (whose parent task is an attribute, or its cancel scope's)."""
-    callbacks = getattr(future, "_callbacks", None) or ()
-    start: list[Any] = [cb[0] if isinstance(cb, tuple) else cb for cb in callbacks]
     seen = {id(future)}
-    queue = [(obj, 0) for obj in start]
+    queue = deque((fn, 0) for fn in _done_callbacks(future))
     visits = 0
     while queue and visits < _MAX_VISITS:
-        obj, depth = queue.pop(0)
+        obj, depth = queue.popleft()
         if id(obj) in seen:
             continue
         seen.add(id(obj))
         visits += 1
         if isinstance(obj, asyncio.Task):
             yield obj
-            continue
-        if isinstance(obj, asyncio.Future):
-            nested = getattr(obj, "_callbacks", None) or ()
-            queue.extend((cb[0] if isinstance(cb, tuple) else cb, depth) for cb in nested)
-            continue
-        if depth >= _MAX_DEPTH:
-            continue
-        queue.extend((child, depth + 1) for child in _references(obj))
+        elif isinstance(obj, asyncio.Future):
+            queue.extend((fn, depth) for fn in _done_callbacks(obj))
+        elif depth < _MAX_DEPTH:
+            queue.extend((child, depth + 1) for child in _references(obj))
+
+
+def _done_callbacks(future: Any) -> list[Any]:
+    """The functions of a future's done-callbacks (stored as ``(fn, context)`` pairs)."""
+    callbacks = getattr(future, "_callbacks", None) or ()
+    return [cb[0] if isinstance(cb, tuple) else cb for cb in callbacks]
 
 
 def _references(obj: Any) -> list[Any]:
