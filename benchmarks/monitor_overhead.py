@@ -5,8 +5,9 @@ For each variant (bare app; ``loopsafe.install(app, prometheus=False)``; ``loops
 with the Prometheus sink; prometheus-fastapi-instrumentator; bare under ``PYTHONASYNCIODEBUG=1``)
 it starts uvicorn on 127.0.0.1 pinned to CPU 0, warms it up, and loads a trivial JSON route with
 ``taskset -c 1 wrk -t1 -c32 -dNs --latency``. The variants take turns over ``--rounds`` rounds in
-one run, each round in fresh server processes; the report gives the median requests/s, the ratio
-to the bare app, and p50/p99 latency. Then valgrind counts each variant's instructions per request
+one run, each round in fresh server processes that share one hash seed (``PYTHONHASHSEED`` = the
+round's number); each process is measured ``--repeats`` times and its fastest run counts. The
+report gives the median requests/s, the ratio to the bare app, and p50/p99 latency. Then valgrind counts each variant's instructions per request
 in the same server, a figure without timing noise. ``--write-docs`` updates the
 ``## monitor overhead`` section of ``docs/benchmarks.md``.
 
@@ -40,7 +41,7 @@ from runtime_bench.overhead_report import (
 from runtime_bench.overhead_run import run
 
 DEFAULTS = {
-    "rounds": 10, "duration": 5, "warmup": 2, "connections": 32, "settle": 65,
+    "rounds": 10, "duration": 3, "repeats": 3, "warmup": 2, "connections": 32, "settle": 65,
     "vg_small": 320, "vg_large": 1600,
 }  # fmt: skip
 
@@ -51,7 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds", type=int, default=DEFAULTS["rounds"], help="rounds (default 10)"
     )
     parser.add_argument(
-        "--duration", type=int, default=DEFAULTS["duration"], help="seconds per wrk run (5)"
+        "--duration", type=int, default=DEFAULTS["duration"], help="seconds per wrk run (3)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=DEFAULTS["repeats"],
+        help="wrk runs per server process; the fastest counts (3)",
     )
     parser.add_argument(
         "--warmup", type=int, default=DEFAULTS["warmup"], help="seconds of warm-up per server (2)"
@@ -90,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=DOCS_PATH, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
     args = parser.parse_args(argv)
-    if min(args.rounds, args.duration, args.warmup, args.connections) < 1 or args.settle < 0:
-        parser.error("--rounds, --duration, --warmup, --connections must be >= 1, --settle >= 0")
+    if min(args.rounds, args.duration, args.repeats, args.warmup, args.connections) < 1:
+        parser.error("--rounds, --duration, --repeats, --warmup, --connections must be >= 1")
+    if args.settle < 0:
+        parser.error("--settle must be >= 0")
     wanted = [k.strip() for k in args.variants.split(",") if k.strip()]
     unknown = set(wanted) - {v.key for v in VARIANTS}
     if unknown:

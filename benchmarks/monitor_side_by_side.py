@@ -36,12 +36,16 @@ SECTION_TITLE = "## monitor overhead, side by side"
 CONNECTIONS = 16  # per server: 32 in all, as in the sequential benchmark
 
 
-def _pair(variant: Variant, seconds: int, server_cpu: int, wrk_cpu: int) -> tuple[float, float]:
-    """(bare requests/s, variant requests/s), measured at the same time."""
+def _pair(
+    variant: Variant, seconds: int, server_cpu: int, wrk_cpu: int, seed: int
+) -> tuple[float, float]:
+    """(bare requests/s, variant requests/s), measured at the same time, both processes with
+    the same hash seed."""
     bare = VARIANTS[0]
+    seeded = {"PYTHONHASHSEED": str(seed)}
     with (
-        UvicornServer(bare.factory, cpu=server_cpu, env=dict(bare.env)) as a,
-        UvicornServer(variant.factory, cpu=server_cpu, env=dict(variant.env)) as b,
+        UvicornServer(bare.factory, cpu=server_cpu, env={**dict(bare.env), **seeded}) as a,
+        UvicornServer(variant.factory, cpu=server_cpu, env={**dict(variant.env), **seeded}) as b,
     ):
         out: dict[str, float] = {}
         errors: list[BaseException] = []
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         variant = by_key[key]
         ratios, bares = [], []
         for i in range(args.pairs):
-            bare_rps, rps = _pair(variant, args.duration, 0, 1)
+            bare_rps, rps = _pair(variant, args.duration, 0, 1, seed=i + 1)
             ratios.append(rps / bare_rps)
             bares.append(bare_rps)
             print(f"{key} pair {i + 1}: {bare_rps:.0f} vs {rps:.0f} req/s", file=sys.stderr)

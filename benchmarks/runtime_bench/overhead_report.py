@@ -66,6 +66,7 @@ class Measurement:
     log_tail: str = ""
     other_cpu: float = 0.0  # % of one CPU used by anything but this server and wrk, while measured
     steal_cpu: float = 0.0  # % of one CPU stolen by the hypervisor, while measured
+    all_rps: tuple[float, ...] = ()  # every run of the process; ``wrk`` is the fastest
 
 
 @dataclass(slots=True)
@@ -317,15 +318,18 @@ def section(
         f"First all {len(summaries)} servers start together and sit idle for {settle} s, "
         "which gives their idle CPU use (below); then they are stopped. Throughput: every "
         "round starts a fresh server process per variant, one at a time, warms it up with a "
-        f"{warmup} s wrk run, measures it for {duration} s and stops it; the variants take "
-        f"turns in a rotated order over {rounds} round{'s' if rounds != 1 else ''}. A fresh "
-        "process per round matters as much as the rounds: on this kind of machine two "
-        "processes of the very same app differ by up to ~10% in throughput for their whole "
-        "life (their memory layout), so one process per variant would measure its luck. The "
+        f"{warmup} s wrk run, measures it {settings['repeats']} times for {duration} s, keeps its "
+        "fastest run and stops it; the variants take turns in a rotated order over "
+        f"{rounds} round{'s' if rounds != 1 else ''}, and the processes of a round share one hash "
+        "seed (`PYTHONHASHSEED` = the round's number). Each step removes noise larger than "
+        "the cost measured: two processes of the very same app differ by several percent for "
+        "their whole life, mostly by their hash seed (how the hot dicts lay out), so the "
+        "variants of a round share it and the rounds vary it; the host's noise only ever slows "
+        "a run, in stretches of seconds, so a process's fastest run is its own speed. The "
         "table gives the median over the rounds; *vs bare* compares with the bare app of the "
         "same run; *vs bare, paired* is the median of the per-round ratios (each variant "
         "against the bare run of its round, close in time). p50 and p99 are the medians of "
-        "wrk's `--latency` percentiles. *stalls logged* counts the stall lines the server "
+        "wrk's `--latency` percentiles in each process's fastest run. *stalls logged* counts the stall lines the server "
         "wrote (loopsafe's `loop blocked` warnings, asyncio's `Executing ... took` warnings) "
         "while measured.",
         "",
