@@ -4,7 +4,8 @@
 ``monitor_overhead.py`` runs the variants one after the other; on a shared virtual machine the
 host's noise moves one variant's throughput by 10-25% from round to round, far more than the
 cost being measured. Here each pair is two fresh uvicorn processes, the bare app and one
-variant, both pinned to CPU 0, loaded at the same time by two ``wrk`` (16 connections each)
+variant, with the same hash seed (it alone moves a process's speed by a few percent), both
+pinned to CPU 0, loaded at the same time by two ``wrk`` (16 connections each)
 pinned to CPU 1: whatever the host does hits both alike, and the ratio of their requests/s
 moves by about 2% per pair. Each pair warms up for 1 s and measures for ``--duration`` s; the
 report gives the median and mean ratio over ``--pairs`` pairs, and the spread.
@@ -124,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             [
                 SECTION_TITLE,
                 "",
-                "Two fresh servers per pair (the bare app and the variant) share CPU 0 and are",
-                f"loaded at the same time by two `wrk -t1 -c{CONNECTIONS}` on CPU 1, so host noise",
-                "hits both alike (see the script's docstring for why and for the limits).",
+                "Two fresh servers per pair (the bare app and the variant, with the same hash",
+                "seed: the pair's number) share CPU 0 and are loaded at the same time by two",
+                f"`wrk -t1 -c{CONNECTIONS}` on CPU 1, so host noise hits both alike (see the",
+                "script's docstring for why and for the limits).",
                 "",
                 f"Command: `{command.strip()}` ({elapsed:.1f} minutes).",
                 "",
