@@ -326,17 +326,17 @@ def section(
         f"{warmup} s wrk run, measures it {settings['repeats']} times for {duration} s, keeps its "
         "fastest run and stops it; the variants take turns in a rotated order over "
         f"{rounds} round{'s' if rounds != 1 else ''}, and the processes of a round share one hash "
-        "seed (`PYTHONHASHSEED` = the round's number). Each step removes noise larger than "
-        "the cost measured: two processes of the very same app differ by several percent for "
-        "their whole life, mostly by their hash seed (how the hot dicts lay out), so the "
+        "seed (`PYTHONHASHSEED` = the round's number). Each step takes out a source of noise "
+        "larger than the cost measured (what remains: *monitor overhead, run to run*): two "
+        "processes of the very same app differ by several percent for their whole life, mostly by their hash seed (how the hot dicts lay out), so the "
         "variants of a round share it and the rounds vary it; the host's noise only ever slows "
         "a run, in stretches of seconds, so a process's fastest run is its own speed. The "
         "table gives the median over the rounds; *vs bare* compares with the bare app of the "
         "same run; *vs bare, paired* is the median of the per-round ratios (each variant "
         "against the bare run of its round, close in time). p50 and p99 are the medians of "
         "wrk's `--latency` percentiles: p50 of each process's fastest run, p99 the lowest of "
-        "its runs (a hiccup of the host lasting a few milliseconds moves p99, not throughput). *stalls logged* counts the stall lines the server "
-        "wrote (loopsafe's `loop blocked` warnings, asyncio's `Executing ... took` warnings) "
+        "its runs (a hiccup of the host lasting a few milliseconds moves p99, not throughput). "
+        "*stalls logged* counts the stall lines the server wrote (loopsafe's `loop blocked` warnings, asyncio's `Executing ... took` warnings) "
         "while measured.",
         "",
         *table(summaries),

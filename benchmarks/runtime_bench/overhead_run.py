@@ -69,7 +69,7 @@ def _idle_cpu(
 def _measure(
     server: UvicornServer, variant: Variant, round_no: int, args: argparse.Namespace
 ) -> Measurement:
-    """Warm up, then ``args.repeats`` wrk runs; keep the fastest, with its own latencies.
+    """Warm up, then ``args.repeats`` wrk runs; keep the fastest (and its p50), and the lowest p99.
 
     Host noise on a shared machine only ever slows a run down, and comes in stretches of
     seconds: the best of a few short runs is the process's own speed, the others carry the
