@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from loopsafe.runtime.heartbeat import Heartbeat
 from tests.server import Server, client, serve
 
-__all__ = ["Server", "client", "culprit_line", "serve"]
+__all__ = ["Server", "client", "culprit_line", "heartbeat_mode", "serve"]
 
 HERE = Path(__file__).parent
 
@@ -17,3 +20,11 @@ def culprit_line(file: str, tag: str) -> int:
         if line.rstrip().endswith(f"# culprit: {tag}"):
             return number
     raise LookupError(tag)
+
+
+@pytest.fixture(params=["iterations", "timer"])
+def heartbeat_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each heartbeat: on the selector's iterations (asyncio) and on a timer
+    (what uvloop gets)."""
+    monkeypatch.setattr(Heartbeat, "use_iterations", request.param == "iterations")
+    return str(request.param)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ from tests.runtime.conftest import culprit_line
 
 APP_FILE = str(Path(stalling_app.__file__).resolve())
 HELPER_FILE = str(Path(stalling_app.__file__).resolve().parent / "slow_helpers.py")
+
+pytestmark = pytest.mark.usefixtures("heartbeat_mode")  # every test, with each heartbeat
 
 
 def wait_for_stalls(monitor: Any, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
@@ -45,9 +48,17 @@ def test_stall_is_attributed(
 ) -> None:
     app, monitor = stalling_app.build(threshold_ms=50, prometheus=False)
     server = serve(app)
-    before = len(wait_for_stalls(monitor, 1))  # the lifespan's own stall
+    wait_for_stalls(monitor, 1)  # the lifespan's own stall
+    # Earlier tests' garbage: a full collection on the loop blocks it for ~50 ms in this
+    # process, a real stall (its own report, "in no request") that would race the request's.
+    gc.collect()
     assert client.get(server.url + path).status_code == 200
-    stalls = wait_for_stalls(monitor, before + 1)[before:]
+    deadline = time.monotonic() + 5
+    while not (stalls := [s for s in monitor.snapshot()["stalls"] if s["route"] == route]):
+        assert time.monotonic() < deadline, monitor.snapshot()["stalls"]
+        time.sleep(0.02)
+    time.sleep(0.2)  # a second report for the same request would come within a poll or two
+    stalls = [s for s in monitor.snapshot()["stalls"] if s["route"] == route]
     assert len(stalls) == 1, stalls
     (stall,) = stalls
     assert stall["duration_s"] >= 0.05

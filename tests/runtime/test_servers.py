@@ -46,6 +46,7 @@ def test_uvloop(client: httpx.Client) -> None:
         assert stall["route"] == "GET /sleep/{ms}"
         assert stall["user_frame"]["line"] == culprit_line("stalling_app.py", "sleep")
         assert "uvloop" in type(monitor._heartbeat.loop).__module__
+        assert not monitor._heartbeat.on_iterations  # uvloop has no Python selector: the timer
     finally:
         server.should_exit = True
         thread.join(timeout=10)

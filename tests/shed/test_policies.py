@@ -124,9 +124,11 @@ class FakeHeartbeat:
     def __init__(self, lag: float) -> None:
         self.lags: deque[tuple[float, float]] = deque([(0.0, lag)])
         self.interval = 0.01
-        self.last_tick = float("inf")  # "just ticked": nothing overdue
         self.ticks: list[Any] = []
         self.running = True
+
+    def stuck_for(self) -> float:
+        return 0.0  # "just ticked": nothing overdue
 
     def every_tick(self, fn: Any) -> None:
         self.ticks.append(fn)

@@ -211,9 +211,7 @@ class Monitor:
     def stuck_for(self) -> float:
         """Seconds since the loop last ticked: about 0 when it is free. Safe from any thread."""
         heartbeat = self._heartbeat
-        if heartbeat is None or not heartbeat.running:
-            return 0.0
-        return max(0.0, time.monotonic() - heartbeat.last_tick - self.interval)
+        return 0.0 if heartbeat is None else heartbeat.stuck_for()
 
     # -- requests (called on the loop by the middleware) -------------------------------------
 

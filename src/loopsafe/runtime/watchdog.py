@@ -149,7 +149,9 @@ class Watchdog(threading.Thread):
                     new: list[tuple[float, float]] = []
                     while lags:
                         new.append(lags.popleft())
-                    last = self.heartbeat.last_tick
+                    heartbeat = self.heartbeat
+                    idle = heartbeat.idle  # asleep in select (iteration mode): not stuck
+                    last = heartbeat.last_tick
                     now = time.monotonic()
                     step = clocks.step(now, due)
                     if busy_since is not None:
@@ -157,7 +159,7 @@ class Watchdog(threading.Thread):
                         for tick, lag in new:
                             if tick > busy_since and lag > spell:
                                 spell = lag
-                    if now - last > late:
+                    if not idle and now - last > late:
                         if busy_since != last:
                             if busy_since is not None:  # the loop ticked between two spells
                                 self._finish(spell, started_at, samples, owner, sched)
@@ -173,20 +175,29 @@ class Watchdog(threading.Thread):
                             samples.append(stack)
                     elif busy_since is not None:
                         # The loop ticked again: was that spell a stall?
-                        duration = spell or now - busy_since - self.heartbeat.interval
+                        duration = spell or now - busy_since - heartbeat.slack
                         self._finish(duration, started_at, samples, owner, sched)
                         busy_since, samples = None, []
                     else:
+                        if not idle and self.alarm is not None:
+                            # The loop re-arms the alarm at most once per interval, so it can
+                            # go off before the loop is late: aim it at when it would be.
+                            self.alarm.arm(max(1e-3, last + late - now))
                         # A spell no poll saw late (after a freeze, the loop may run before this
                         # thread does): with no stack it cannot be blamed on a line, but it can
                         # still be told to be the host's.
                         worst = max((lag for _, lag in new), default=0.0)
                         if worst >= self.threshold and self.on_host_pause is not None:
-                            if self.alarm is not None:
+                            if heartbeat.on_iterations:
+                                # The loop overslept in select (it was idle: no alarm was set)
+                                # or ran a spell this thread, alarmed, could not wake for: in
+                                # both the process did not get to run for the whole lag.
+                                step.watchdog_gap = max(step.watchdog_gap, worst)
+                            elif self.alarm is not None:
                                 # The alarm was due 'late' after the last tick (a lag counts
                                 # from one interval after it) and this thread did not get to
                                 # run before the loop ticked again: it was out that long.
-                                out = worst - (late - self.heartbeat.interval)
+                                out = worst - (late - heartbeat.interval)
                                 step.watchdog_gap = max(step.watchdog_gap, out)
                             cause = step.host_caused(worst, self.threshold)
                             if cause is not None:

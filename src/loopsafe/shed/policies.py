@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -135,7 +134,7 @@ class Lag(Policy):
         heartbeat = self._heartbeat
         if heartbeat is None or not heartbeat.running:
             return 0.0  # stopped (shutdown): its last tick grows old, the loop is not late
-        overdue: float = time.monotonic() - heartbeat.last_tick - heartbeat.interval
+        overdue: float = heartbeat.stuck_for()
         return max(self.lag, overdue)
 
     def gate(self, share: float) -> str | None:
