@@ -10,8 +10,8 @@ pinned to CPU 1: whatever the host does hits both alike, and the ratio of their 
 moves by about 2% per pair. Each pair warms up for 1 s and measures for ``--duration`` s; the
 report gives the median and mean ratio over ``--pairs`` pairs, and the spread.
 
-Two loops sharing one CPU is not production (each gets about half of it, and the heartbeat of
-the monitored one is late by the other's time slices; the threshold is far above them), so the
+Two loops sharing one CPU is not production (each gets about half of it, and the monitored
+one's iterations are stretched by the other's time slices; the threshold is far above them), so the
 sequential benchmark stays the reference for absolute throughput and latency; this one measures
 the ratio. Run it from the repository root with the project's virtualenv
 (``apt-get install wrk``)::

@@ -307,8 +307,8 @@ def section(
         "--no-access-log`) pinned to CPU 0 with `taskset -c 0`, loaded by "
         f"`taskset -c 1 wrk -t1 -c{settings['connections']} -d{duration}s --latency` on CPU 1. "
         "The variants are the same app bare, with loopsafe's monitor (threshold 50 ms, "
-        "heartbeat every 10 ms on the loop, watchdog thread asleep on the heartbeat's alarm and "
-        "waking every 0.25 s) without and "
+        "heartbeat on the asyncio loop's iterations, watchdog thread asleep on the heartbeat's "
+        "alarm and waking every 0.25 s) without and "
         "with its Prometheus sink, with prometheus-fastapi-instrumentator (`instrument()` only, no "
         "`/metrics` scrapes during the run), and bare under asyncio debug mode. Neither "
         "metrics endpoint is scraped, so what is measured is the per-request and background cost.",

@@ -95,3 +95,38 @@ def test_stop_gives_the_selector_back() -> None:
         assert not heartbeat.idle and heartbeat.stuck_for() == 0.0
 
     asyncio.run(main())
+
+
+def test_an_idle_loop_shows_as_zero_lag_in_the_series() -> None:
+    async def main() -> dict[str, Any]:
+        monitor = Monitor(prometheus=False, log_stalls=False)
+        monitor.start()
+        await asyncio.sleep(1.2)  # idle: no lag samples, but the seconds are there as zeros
+        snapshot = monitor.snapshot()
+        monitor.stop()
+        return snapshot
+
+    snapshot = asyncio.run(main())
+    assert snapshot["lag_series"], snapshot
+    assert all(lag == 0.0 for _, lag in snapshot["lag_series"])
+
+
+def test_a_failing_tick_function_never_stops_the_loop(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        heartbeat = Heartbeat(loop, 0.01)
+        calls = [0]
+
+        def broken() -> None:
+            calls[0] += 1
+            raise RuntimeError("boom")
+
+        heartbeat.every_tick(broken)
+        heartbeat.start()
+        for _ in range(10):  # the loop keeps turning through the heartbeat
+            await asyncio.sleep(0.02)
+        heartbeat.stop()
+        return calls[0]
+
+    assert asyncio.run(main()) == 1  # called once, logged, dropped
+    assert "no longer called" in caplog.text

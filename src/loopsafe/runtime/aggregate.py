@@ -126,6 +126,14 @@ class Aggregate:
         else:
             series.append([second, lag])
 
+    def add_idle(self, when: float) -> None:
+        """A second the loop spent asleep (no lag samples on the selector's iterations): a zero
+        in the per-second series, so charts do not draw the last busy second across it."""
+        second = int(when)
+        series = self.lag_series
+        if not series or series[-1][0] != second:
+            series.append([second, 0.0])
+
     def route_stats(self, route: str) -> _Route:
         """The figures of one route label, created on first use (the monitor keeps the object
         and updates it per request, without going through the label)."""

@@ -40,7 +40,6 @@ class Alarm:
     def __init__(self, fd: int, settime: Any) -> None:
         self.fd = fd
         self._settime = settime
-        self._spec = _Itimerspec()
         self._poller = select.poll()
         self._poller.register(fd, select.POLLIN)
         self.deadline = float("inf")  # when it fires next (time.monotonic()), inf when disarmed
@@ -66,7 +65,7 @@ class Alarm:
 
     def arm(self, seconds: float) -> None:
         """Fire ``seconds`` from now (replaces any earlier setting). Costs one system call."""
-        spec = self._spec
+        spec = _Itimerspec()  # one per call: the loop and the watchdog both arm it
         whole = int(seconds)
         spec.it_value.tv_sec = whole
         spec.it_value.tv_nsec = max(1, int((seconds - whole) * 1e9))  # 0 would disarm it

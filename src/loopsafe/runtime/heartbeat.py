@@ -18,6 +18,7 @@ logging, metrics) happens in the watchdog thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from loopsafe.runtime.alarm import Alarm
 
 _monotonic = time.monotonic
+log = logging.getLogger("loopsafe.runtime")
 
 
 def _selector_of(loop: asyncio.AbstractEventLoop) -> Any:
@@ -126,8 +128,7 @@ class Heartbeat:
         alarm = self.alarm
         if alarm is not None:
             alarm.arm(self.alarm_after)
-        for fn in self._on_tick:
-            fn()
+        self._run_on_tick()
         if self.running:
             self._expected = now + self.interval
             self._handle = self.loop.call_later(self.interval, self._tick)
@@ -160,10 +161,10 @@ class Heartbeat:
                     # Woken late (a frozen process, a starved thread): due timers ran late.
                     self._worst = now - began - timeout
                 if now >= self._rearm_at:
+                    self._rearm_at = now + self.interval
                     alarm = self.alarm
                     if alarm is not None:
                         alarm.arm(self.alarm_after)
-                    self._rearm_at = now + self.interval
 
         selector.select = select
         self._selector, self._wrapper = selector, select
@@ -172,5 +173,13 @@ class Heartbeat:
         self.lags.append((now, self._worst))
         self._worst = 0.0
         self._sample_at = now + self.interval
-        for fn in self._on_tick:
-            fn()
+        self._run_on_tick()
+
+    def _run_on_tick(self) -> None:
+        # Inside select, an exception would stop the app's loop: drop the function instead.
+        for fn in list(self._on_tick):
+            try:
+                fn()
+            except Exception:
+                log.exception("loopsafe: %r failed on the loop; it is no longer called", fn)
+                self._on_tick.remove(fn)

@@ -322,6 +322,8 @@ class Monitor:
             now_wall, now_mono = time.time(), time.monotonic()
             for tick, lag in self.new_lags:
                 self.aggregate.add_lag(now_wall - (now_mono - tick), lag)
+        elif (heartbeat := self._heartbeat) is not None and heartbeat.idle:
+            self.aggregate.add_idle(time.time())
         for sink in self.sinks:
             self._call(sink, "on_tick", self)
 
