@@ -4,6 +4,7 @@ response to latency, and the lag gate, with synthetic inputs (no clock-dependent
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import Any
 
@@ -199,3 +200,30 @@ async def _waiters_get_slots_by_class() -> list[str]:
 
 def test_a_freed_slot_goes_to_the_highest_class_waiting() -> None:
     assert asyncio.run(_waiters_get_slots_by_class()) == ["critical", "normal", "low"]
+
+
+def test_lag_forgets_a_stall_once_the_loop_has_slept() -> None:
+    """On the loop's iterations the heartbeat samples only while the loop is busy: an idle
+    stretch must still bring the smoothed lag down, or the first request after it is shed."""
+    from loopsafe.runtime.heartbeat import Heartbeat
+
+    async def main() -> tuple[float, float]:
+        policy = Lag(max_lag_ms=50)
+        heartbeat = Heartbeat(asyncio.get_running_loop(), 0.01)
+        heartbeat.start()
+        assert heartbeat.on_iterations
+        policy.start(heartbeat)
+        await asyncio.sleep(0.02)
+        time.sleep(0.15)  # noqa: ASYNC251 - a stall: the smoothed lag jumps
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        after_stall = policy.lag
+        await asyncio.sleep(0.5)  # idle
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.02)  # a little activity: a sample after the idle stretch
+        heartbeat.stop()
+        return after_stall, policy.lag
+
+    after_stall, after_idle = asyncio.run(main())
+    assert after_stall > 0.03
+    assert after_idle < 0.005

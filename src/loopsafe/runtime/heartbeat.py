@@ -63,6 +63,10 @@ class Heartbeat:
         self._previous_select: Any = None  # what ``select`` was before the wrapper
         self._wrapper: Callable[..., Any] | None = None
         self._worst = 0.0  # the longest iteration since the last sample
+        self._slept = 0.0
+        # Seconds the loop slept in select between the last two samples (iteration mode; the
+        # timer cannot tell): readers of ``lags`` weigh an idle stretch as zero lag with it.
+        self.slept = 0.0
         self._sample_at = 0.0
         self._rearm_at = 0.0
 
@@ -157,6 +161,7 @@ class Heartbeat:
                 now = _monotonic()
                 self.last_tick = now
                 self.idle = False
+                self._slept += now - began
                 if timeout is not None and now - began - timeout > self._worst:
                     # Woken late (a frozen process, a starved thread): due timers ran late.
                     self._worst = now - began - timeout
@@ -172,6 +177,7 @@ class Heartbeat:
     def _sample(self, now: float) -> None:
         self.lags.append((now, self._worst))
         self._worst = 0.0
+        self.slept, self._slept = self._slept, 0.0
         self._sample_at = now + self.interval
         self._run_on_tick()
 

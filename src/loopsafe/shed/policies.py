@@ -125,8 +125,14 @@ class Lag(Policy):
         self._heartbeat = None
 
     def _tick(self) -> None:
-        lags = self._heartbeat.lags if self._heartbeat is not None else None
+        heartbeat = self._heartbeat
+        lags = heartbeat.lags if heartbeat is not None else None
         if lags:
+            # Each interval weighs 1/3; one the loop slept through counts as no lag (a
+            # heartbeat on the loop's iterations samples only while the loop is busy).
+            idle = int(getattr(heartbeat, "slept", 0.0) / self.interval)
+            if idle:
+                self.lag *= (2 / 3) ** min(idle, 100)
             self.lag += (lags[-1][1] - self.lag) / 3
 
     def current(self) -> float:
