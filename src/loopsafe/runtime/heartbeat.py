@@ -116,12 +116,11 @@ class Heartbeat:
         sampling): every ``interval`` while the loop is active."""
         self._on_tick.append(fn)
 
-    def stuck_for(self, now: float | None = None) -> float:
+    def stuck_for(self) -> float:
         """Seconds the loop has been unable to run a callback, beyond the normal: ~0 when free."""
         if not self.running or self.idle:
             return 0.0
-        now = _monotonic() if now is None else now
-        return max(0.0, now - self.last_tick - self.slack)
+        return max(0.0, _monotonic() - self.last_tick - self.slack)
 
     # -- timer mode --------------------------------------------------------------------------
 
