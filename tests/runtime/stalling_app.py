@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from contextlib import asynccontextmanager
 from typing import Any
@@ -77,6 +78,10 @@ def build(**options: Any) -> tuple[FastAPI, Any]:
     @app.get("/awaited-task")
     async def awaited_task_route() -> dict[str, int]:
         return {"x": await asyncio.create_task(blocking_part())}
+
+    @app.get("/gc")
+    async def gc_route() -> dict[str, int]:
+        return {"freed": gc.collect()}  # culprit: gc
 
     @app.get("/wait/{ms}")
     async def wait_route(ms: int) -> dict[str, int]:

@@ -163,3 +163,42 @@ def test_in_flight_requests_are_counted_by_route_while_they_run(serve: Any) -> N
     snap = monitor.snapshot()
     assert monitor.in_flight() == 0 and snap["in_flight"] == 0
     assert snap["routes"]["GET /wait/{ms}"]["requests"] == 2
+
+
+def test_a_garbage_collection_is_named_as_the_culprit(serve: Any, client: httpx.Client) -> None:
+    app, monitor = stalling_app.build(threshold_ms=10, prometheus=False)
+    server = serve(app)
+    wait_for_stalls(monitor, 1)  # the lifespan's own stall
+    heap = [[] for _ in range(1_500_000)]  # a full collection scans it: ~30 ms here
+    gc.collect()  # building it ran collections that stalled the loop: let them be reported
+    time.sleep(0.3)
+    seen = max(s["id"] for s in monitor.snapshot()["stalls"])
+    assert client.get(server.url + "/gc").status_code == 200
+    deadline = time.monotonic() + 5
+    while not (found := [s for s in monitor.snapshot()["stalls"] if s["id"] > seen]):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)  # a second report for the same stall would come within a poll or two
+    found = [s for s in monitor.snapshot()["stalls"] if s["id"] > seen]
+    del heap  # (freeing it stalls the loop too, after the stalls looked at here)
+    assert len(found) == 1, [(s["culprit"], s["gc"], s["route"]) for s in found]
+    (stall,) = found
+    # Seen while it lasted, it has the request's route; seen only afterwards, no route.
+    assert stall["route"] in ("GET /gc", None)
+    assert stall["culprit"]["function"] == "garbage collection (generation 2)"
+    assert stall["gc"]["generation"] == 2
+    assert stall["gc"]["seconds"] >= 0.5 * stall["duration_s"]
+    assert stall["duration_s"] >= 0.01
+    culprits = monitor.snapshot()["culprits"]
+    assert any(c["frame"]["path"] == "<gc>" for c in culprits), culprits
+
+    # A blocking call is still blamed on its line, with no collection to speak of.
+    assert client.get(server.url + "/sleep/60").status_code == 200
+    deadline = time.monotonic() + 5
+    while not (
+        slept := [s for s in monitor.snapshot()["stalls"] if s["route"] == "GET /sleep/{ms}"]
+    ):
+        assert time.monotonic() < deadline, monitor.snapshot()["stalls"]
+        time.sleep(0.02)
+    assert slept[0]["culprit"]["path"] != "<gc>"
+    assert slept[0]["gc"] is None or slept[0]["gc"]["seconds"] < 0.03

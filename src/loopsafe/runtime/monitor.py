@@ -17,6 +17,7 @@ from loopsafe._errors import ConfigError
 from loopsafe.runtime import attribution
 from loopsafe.runtime._asgi import Message, Send
 from loopsafe.runtime.aggregate import Aggregate, _Route
+from loopsafe.runtime.gcpauses import GcPauses
 from loopsafe.runtime.heartbeat import Heartbeat
 from loopsafe.runtime.sinks import Sink, default_sinks
 from loopsafe.runtime.strict import StrictMode
@@ -154,6 +155,7 @@ class Monitor:
         self.loop: asyncio.AbstractEventLoop | None = None  # the loop it watches, once started
         self._loop_thread = 0  # threading.get_ident() of the loop's thread, once started
         self._use_alarm = True  # False: the watchdog polls (as where there is no timerfd)
+        self._gc_pauses = GcPauses()  # names the stalls the garbage collector causes
 
     # -- lifecycle (called on the loop) -------------------------------------------------------
 
@@ -189,7 +191,9 @@ class Monitor:
                 loop_native_id=threading.get_native_id(),
                 on_host_pause=self.aggregate.add_host_pause,
                 use_alarm=self._use_alarm,
+                gc_pauses=self._gc_pauses,
             )
+            self._gc_pauses.install()
             self._watchdog.start()
             self.running = True
 
@@ -198,6 +202,7 @@ class Monitor:
         with self._lock:
             if self._heartbeat is not None:
                 self._heartbeat.stop()
+            self._gc_pauses.remove()
             if self.strict is not None and self._watchdog is not None:
                 self.strict.deactivate()
             watchdog, self._watchdog = self._watchdog, None

@@ -16,6 +16,7 @@ from typing import Any
 
 from loopsafe.runtime import stacks
 from loopsafe.runtime.alarm import Alarm
+from loopsafe.runtime.gcpauses import GcPauses, GcShare
 from loopsafe.runtime.heartbeat import Heartbeat
 from loopsafe.runtime.schedstat import Spell, ThreadClock
 
@@ -38,6 +39,7 @@ class StallEvent:
     samples: int = 0
     request: Any = None  # the RequestInfo while its route is still unknown; not serialised
     span: Any = None  # the request's OpenTelemetry span, when the OTel sink is on; not serialised
+    gc: GcShare | None = None  # the garbage collector's part in it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,7 +53,13 @@ class StallEvent:
             "user_frame": self.user_frame.to_json() if self.user_frame else None,
             "stack": [f.to_json() for f in self.stack],
             "samples": self.samples,
+            "gc": self.gc.to_json() if self.gc else None,
         }
+
+    @property
+    def by_gc(self) -> bool:
+        """The garbage collector held the loop for most of it."""
+        return self.gc is not None and self.gc.seconds >= 0.5 * self.duration_s
 
 
 # Who was running: (route, request id, request info) for the running task and the loop thread's
@@ -84,6 +92,7 @@ class Watchdog(threading.Thread):
         on_host_pause: Callable[[str, float], None] | None = None,
         housekeeping: float = 0.25,
         use_alarm: bool = True,
+        gc_pauses: GcPauses | None = None,
     ) -> None:
         super().__init__(name="loopsafe-watchdog", daemon=True)
         self.housekeeping = max(housekeeping, poll)
@@ -104,6 +113,8 @@ class Watchdog(threading.Thread):
         self.task_info = task_info
         self.on_stall = on_stall
         self.on_tick = on_tick
+        self.gc_pauses = gc_pauses
+        self._finished_at = 0.0  # monotonic time the last spell was finished
         self._stopping = threading.Event()
         self._next_id = 1
         self._failed = False
@@ -162,7 +173,7 @@ class Watchdog(threading.Thread):
                     if not idle and now - last > late:
                         if busy_since != last:
                             if busy_since is not None:  # the loop ticked between two spells
-                                self._finish(spell, started_at, samples, owner, sched)
+                                self._finish(spell, busy_since, started_at, samples, owner, sched)
                             # The loop's clocks cover this thread's whole sleep, which may have
                             # begun long before the spell: count the spell's share of them.
                             inside = min(1.0, (now - last) / max(clocks.span, 1e-9))
@@ -176,18 +187,22 @@ class Watchdog(threading.Thread):
                     elif busy_since is not None:
                         # The loop ticked again: was that spell a stall?
                         duration = spell or now - busy_since - heartbeat.slack
-                        self._finish(duration, started_at, samples, owner, sched)
+                        self._finish(duration, busy_since, started_at, samples, owner, sched)
                         busy_since, samples = None, []
                     else:
                         if not idle and self.alarm is not None:
                             # The loop re-arms the alarm at most once per interval, so it can
                             # go off before the loop is late: aim it at when it would be.
                             self.alarm.arm(max(1e-3, last + late - now))
-                        # A spell no poll saw late (after a freeze, the loop may run before this
-                        # thread does): with no stack it cannot be blamed on a line, but it can
-                        # still be told to be the host's.
-                        worst = max((lag for _, lag in new), default=0.0)
-                        if worst >= self.threshold and self.on_host_pause is not None:
+                        # A spell no poll saw late (after a freeze, or a garbage collection,
+                        # the loop may run on before this thread does): with no stack it cannot
+                        # be blamed on a line, but it can be told to be the collector's or the
+                        # host's. Lags of a spell already reported can arrive a wake-up late.
+                        unseen = [(tick, lag) for tick, lag in new if tick > self._finished_at]
+                        worst = max((lag for _, lag in unseen), default=0.0)
+                        if worst >= self.threshold and self._unseen_gc(unseen, now):
+                            pass  # reported as the collector's stalls
+                        elif worst >= self.threshold and self.on_host_pause is not None:
                             if heartbeat.on_iterations:
                                 # The loop overslept in select (it was idle: no alarm was set)
                                 # or ran a spell this thread, alarmed, could not wake for: in
@@ -216,20 +231,49 @@ class Watchdog(threading.Thread):
     def _finish(
         self,
         duration: float,
+        since: float,
         started_at: float,
         samples: list[tuple[stacks.Frame, ...]],
         owner: tuple[str | None, str | None, str | None, Any],
         sched: Spell,
     ) -> None:
-        """Report a spell that lasted ``duration``: a stall, a host pause, or nothing."""
+        """Report a spell that began after the tick at ``since`` (monotonic) and lasted
+        ``duration``: a stall, a host pause, or nothing."""
+        self._finished_at = time.monotonic()
         cause = sched.host_caused(duration, self.threshold) if duration >= self.threshold else None
         if duration >= self.threshold and cause is None:
-            self.on_stall(self._event(started_at, duration, samples, owner))
+            event = self._event(started_at, duration, samples, owner)
+            if self.gc_pauses is not None:
+                end = since + duration + self.heartbeat.slack + _GC_MARGIN
+                event.gc = self.gc_pauses.within(since, end)
+                if event.by_gc and event.gc is not None:
+                    event.culprit = gc_frame(event.gc.generation)
+            self.on_stall(event)
             return
         if cause is not None and self.on_host_pause is not None:
             self.on_host_pause(cause, duration)
         if owner[3] is not None:
             owner[3].stalling = False
+
+    def _unseen_gc(self, new: list[tuple[float, float]], now: float) -> bool:
+        """Report the collector's stalls among lags no wake-up saw (a collection holds the GIL,
+        so this thread cannot look while it runs; after it, the loop may reach ``select``
+        before this thread gets the GIL)."""
+        if self.gc_pauses is None:
+            return False
+        reported = False
+        interval = self.heartbeat.interval
+        for tick, lag in new:
+            if lag < self.threshold:
+                continue
+            share = self.gc_pauses.within(tick - lag - interval - _GC_MARGIN, tick)
+            if share is None or share.seconds < 0.5 * lag:
+                continue
+            event = self._event(time.time() - (now - tick) - lag, lag, [], _NO_OWNER)
+            event.gc, event.culprit = share, gc_frame(share.generation)
+            self.on_stall(event)
+            reported = True
+        return reported
 
     def _owner(self) -> tuple[str | None, str | None, str | None, Any]:
         try:
@@ -276,6 +320,21 @@ class Watchdog(threading.Thread):
         )
         self._next_id += 1
         return event
+
+
+def gc_frame(generation: int) -> stacks.Frame:
+    """The culprit of a stall the garbage collector caused."""
+    return stacks.Frame(GC_PATH, 0, f"garbage collection (generation {generation})")
+
+
+GC_PATH = "<gc>"
+_GC_MARGIN = 0.002
+_NO_OWNER: tuple[str | None, str | None, str | None, Any] = (
+    None,
+    None,
+    None,
+    None,
+)  # the heartbeat's clock reads around a stall are this far from its edges
 
 
 class _Clocks:
