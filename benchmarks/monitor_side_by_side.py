@@ -10,6 +10,13 @@ pinned to CPU 1: whatever the host does hits both alike, and the ratio of their 
 moves by about 2% per pair. Each pair warms up for 1 s and measures for ``--duration`` s; the
 report gives the median and mean ratio over ``--pairs`` pairs, and the spread.
 
+Two things the ratio of requests/s mixes up are taken apart. The server started first, and
+loaded first, did about 1.5% better than its twin (bare against bare, 6 pairs: 98.4%), so the
+two swap places every other pair. And the two do not always get the same share of the CPU, so
+each pair also reports CPU time per request (all the server's threads, from the kernel's
+``schedstat``): the cost per request, apart from the share. The ``bare`` variant is the bare
+app against itself: the method's own bias and spread, to read the other rows against.
+
 Two loops sharing one CPU is not production (each gets about half of it, and the monitored
 one's iterations are stretched by the other's time slices; the threshold is far above them), so the
 sequential benchmark stays the reference for absolute throughput and latency; this one measures
@@ -27,6 +34,7 @@ import statistics
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 from runtime_bench import wrk
 from runtime_bench.common import docs_argv, versions, write_section, wrk_version
@@ -37,32 +45,42 @@ SECTION_TITLE = "## monitor overhead, side by side"
 CONNECTIONS = 16  # per server: 32 in all, as in the sequential benchmark
 
 
+@dataclass(frozen=True)
+class PairResult:
+    bare_rps: float
+    rps: float
+    bare_cpu_us: float  # CPU time per request, all threads
+    cpu_us: float
+
+
 def _pair(
-    variant: Variant, seconds: int, server_cpu: int, wrk_cpu: int, seed: int
-) -> tuple[float, float]:
-    """(bare requests/s, variant requests/s), measured at the same time, both processes with
-    the same hash seed."""
+    variant: Variant, seconds: int, server_cpu: int, wrk_cpu: int, seed: int, swap: bool
+) -> PairResult:
+    """The bare app and the variant measured at the same time, both processes with the same
+    hash seed; with ``swap`` the variant is started and loaded first."""
     bare = VARIANTS[0]
     seeded = {"PYTHONHASHSEED": str(seed)}
+    first, second = (variant, bare) if swap else (bare, variant)
     with (
-        UvicornServer(bare.factory, cpu=server_cpu, env={**dict(bare.env), **seeded}) as a,
-        UvicornServer(variant.factory, cpu=server_cpu, env={**dict(variant.env), **seeded}) as b,
+        UvicornServer(first.factory, cpu=server_cpu, env={**dict(first.env), **seeded}) as a,
+        UvicornServer(second.factory, cpu=server_cpu, env={**dict(second.env), **seeded}) as b,
     ):
-        out: dict[str, float] = {}
+        servers = {"a": a, "b": b}
+        out: dict[str, wrk.WrkResult] = {}
         errors: list[BaseException] = []
 
         def load(key: str, url: str, secs: int) -> None:
             try:
                 out[key] = wrk.run(
                     url + "/json", seconds=secs, connections=CONNECTIONS, cpu=wrk_cpu
-                ).requests_per_s
+                )
             except BaseException as exc:  # re-raised in the main thread
                 errors.append(exc)
 
         for secs in (1, seconds):  # warm-up, then the measurement
+            ran = {k: srv.run_ns() for k, srv in servers.items()}
             threads = [
-                threading.Thread(target=load, args=(k, s.url, secs))
-                for k, s in (("a", a), ("b", b))
+                threading.Thread(target=load, args=(k, srv.url, secs)) for k, srv in servers.items()
             ]
             for t in threads:
                 t.start()
@@ -70,7 +88,12 @@ def _pair(
                 t.join()
             if errors:
                 raise errors[0]
-        return out["a"], out["b"]
+            ran = {k: srv.run_ns() - ran[k] for k, srv in servers.items()}
+        cpu_us = {k: ran[k] / 1000 / max(1, out[k].requests) for k in servers}
+        b_key, v_key = ("b", "a") if swap else ("a", "b")
+        return PairResult(
+            out[b_key].requests_per_s, out[v_key].requests_per_s, cpu_us[b_key], cpu_us[v_key]
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,15 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=4, help="seconds per measurement (4)")
     parser.add_argument(
         "--variants",
-        default="loopsafe,loopsafe-prometheus,instrumentator",
-        help="comma-separated, compared with the bare app: "
-        + ",".join(v.key for v in VARIANTS[1:]),
+        default="bare,loopsafe,loopsafe-prometheus,instrumentator",
+        help="comma-separated, compared with the bare app (bare: against itself, the control): "
+        + ",".join(v.key for v in VARIANTS),
     )
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.duration < 1:
         parser.error("--pairs and --duration must be >= 1")
-    by_key = {v.key: v for v in VARIANTS[1:]}
+    by_key = {v.key: v for v in VARIANTS}
     wanted = [k.strip() for k in args.variants.split(",") if k.strip()]
     unknown = [k for k in wanted if k not in by_key]
     if unknown:
@@ -99,20 +122,31 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("CPUs 0 and 1 are needed")
     started = time.monotonic()
     rows = [
-        "| variant | median of variant / bare | mean | sd per pair | pairs | bare req/s (median) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| variant | req/s, variant / bare: median | mean | sd per pair "
+        "| CPU per request, variant / bare: median | sd per pair | pairs "
+        "| bare req/s (median) | bare CPU µs/request (median) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key in wanted:
         variant = by_key[key]
-        ratios, bares = [], []
+        ratios, costs, bares, bare_cpu = [], [], [], []
         for i in range(args.pairs):
-            bare_rps, rps = _pair(variant, args.duration, 0, 1, seed=i + 1)
-            ratios.append(rps / bare_rps)
-            bares.append(bare_rps)
-            print(f"{key} pair {i + 1}: {bare_rps:.0f} vs {rps:.0f} req/s", file=sys.stderr)
+            r = _pair(variant, args.duration, 0, 1, seed=i + 1, swap=i % 2 == 1)
+            ratios.append(r.rps / r.bare_rps)
+            costs.append(r.cpu_us / r.bare_cpu_us)
+            bares.append(r.bare_rps)
+            bare_cpu.append(r.bare_cpu_us)
+            print(
+                f"{key} pair {i + 1}: {r.bare_rps:.0f} vs {r.rps:.0f} req/s, "
+                f"{r.bare_cpu_us:.0f} vs {r.cpu_us:.0f} µs CPU/request",
+                file=sys.stderr,
+            )
+        label = "bare app (control: against itself)" if key == "bare" else variant.label
         rows.append(
-            f"| {variant.label} | {statistics.median(ratios):.1%} | {statistics.mean(ratios):.1%}"
-            f" | {statistics.pstdev(ratios):.1%} | {len(ratios)} | {statistics.median(bares):.0f} |"
+            f"| {label} | {statistics.median(ratios):.1%} | {statistics.mean(ratios):.1%}"
+            f" | {statistics.pstdev(ratios):.1%} | {statistics.median(costs):.1%}"
+            f" | {statistics.pstdev(costs):.1%} | {len(ratios)}"
+            f" | {statistics.median(bares):.0f} | {statistics.median(bare_cpu):.0f} |"
         )
     elapsed = (time.monotonic() - started) / 60
     print("\n".join(rows))
@@ -128,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
                 "Two fresh servers per pair (the bare app and the variant, with the same hash",
                 "seed: the pair's number) share CPU 0 and are loaded at the same time by two",
                 f"`wrk -t1 -c{CONNECTIONS}` on CPU 1, so host noise hits both alike (see the",
-                "script's docstring for why and for the limits).",
+                "script's docstring for why and for the limits). They swap places every other",
+                "pair. *CPU per request* is each server's CPU time (all threads, from",
+                "`/proc/<pid>/task/*/schedstat`) over the requests it served: the cost apart",
+                "from how the CPU was shared. The first row is the bare app against itself.",
                 "",
                 f"Command: `{command.strip()}` ({elapsed:.1f} minutes).",
                 "",

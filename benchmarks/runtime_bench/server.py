@@ -116,6 +116,24 @@ class UvicornServer:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def run_ns(self) -> int:
+        """Nanoseconds all its threads have run on a CPU so far (the kernel's schedstat: finer
+        than ``cpu_seconds``' clock ticks); 0 where /proc has no schedstat."""
+        if self.proc is None:
+            return 0
+        total = 0
+        task_dir = Path(f"/proc/{self.proc.pid}/task")
+        try:
+            tasks = list(task_dir.iterdir())
+        except OSError:
+            return 0
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, IndexError, ValueError):  # a thread that just ended
+                continue
+        return total
+
     def threads(self) -> int:
         if self.proc is None:
             return 0
