@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from runtime_bench import wrk
 from runtime_bench.common import docs_argv, versions, write_section, wrk_version
-from runtime_bench.overhead_report import VARIANTS, Variant
+from runtime_bench.overhead_report import PART_VARIANTS, VARIANTS, Variant
 from runtime_bench.server import UvicornServer
 
 SECTION_TITLE = "## monitor overhead, side by side"
@@ -104,13 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         "--variants",
         default="bare,loopsafe,loopsafe-prometheus,instrumentator",
         help="comma-separated, compared with the bare app (bare: against itself, the control): "
-        + ",".join(v.key for v in VARIANTS),
+        + ",".join(v.key for v in (*VARIANTS, *PART_VARIANTS)),
     )
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.duration < 1:
         parser.error("--pairs and --duration must be >= 1")
-    by_key = {v.key: v for v in VARIANTS}
+    by_key = {v.key: v for v in (*VARIANTS, *PART_VARIANTS)}
     wanted = [k.strip() for k in args.variants.split(",") if k.strip()]
     unknown = [k for k in wanted if k not in by_key]
     if unknown:
@@ -166,6 +166,15 @@ def main(argv: list[str] | None = None) -> int:
                 "pair. *CPU per request* is each server's CPU time (all threads, from",
                 "`/proc/<pid>/task/*/schedstat`) over the requests it served: the cost apart",
                 "from how the CPU was shared. The first row is the bare app against itself.",
+                *(
+                    [
+                        "The pass-through row is what any ASGI middleware costs at the least;",
+                        "the `exempt` row is the monitor running (heartbeat, watchdog) with no",
+                        "per-request work; the full monitor less that is the per-request work.",
+                    ]
+                    if "loopsafe-exempt" in wanted
+                    else []
+                ),
                 "",
                 f"Command: `{command.strip()}` ({elapsed:.1f} minutes).",
                 "",

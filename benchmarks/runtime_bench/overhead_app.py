@@ -64,3 +64,32 @@ def instrumentator() -> FastAPI:
     app = bare()
     Instrumentator().instrument(app)
     return app
+
+
+# The parts of the monitor's cost (``monitor_side_by_side.py --variants ...``): an ASGI layer
+# that does nothing, then the monitor with every path exempt (the layer, the heartbeat and the
+# watchdog, no per-request work); ``loopsafe_no_prometheus`` less this is the per-request work.
+
+
+class _PassThrough:
+    """A pure ASGI middleware that only calls the app: the floor for any middleware."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+def passthrough() -> FastAPI:
+    app = bare()
+    app.add_middleware(_PassThrough)
+    return app
+
+
+def loopsafe_exempt() -> FastAPI:
+    import loopsafe
+
+    app = bare()
+    loopsafe.install(app, prometheus=False, exempt=("/",), **_timing())
+    return app

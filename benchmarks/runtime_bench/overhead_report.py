@@ -56,6 +56,21 @@ VARIANTS = (
     ),
 )
 
+# Not in the default runs: what the parts of the monitor cost (see overhead_app.py).
+PART_VARIANTS = (
+    Variant(
+        "passthrough",
+        "a pure ASGI pass-through middleware",
+        "runtime_bench.overhead_app:passthrough",
+    ),
+    Variant(
+        "loopsafe-exempt",
+        '`loopsafe.install(app, prometheus=False, exempt=("/",))` (no per-request work)',
+        "runtime_bench.overhead_app:loopsafe_exempt",
+        loopsafe=True,
+    ),
+)
+
 
 @dataclass(slots=True)
 class Measurement:
