@@ -47,6 +47,7 @@ class Report:
     request_id: str | None = None
     path: str | None = None  # loopsafe's user frame
     line: int | None = None
+    culprit: str | None = None  # the path of loopsafe's culprit frame
     code: str = ""
     message: str = ""  # asyncio's log message
 
@@ -59,6 +60,7 @@ def monitor_reports(snapshot: dict[str, Any]) -> list[Report]:
     out = []
     for e in snapshot.get("stalls", []):
         frame = e.get("user_frame") or {}
+        culprit = e.get("culprit") or {}
         out.append(
             Report(
                 start=float(e["started_at"]),
@@ -68,6 +70,7 @@ def monitor_reports(snapshot: dict[str, Any]) -> list[Report]:
                 path=frame.get("path"),
                 line=frame.get("line"),
                 code=frame.get("code") or "",
+                culprit=culprit.get("path"),
             )
         )
     return out
@@ -152,7 +155,10 @@ def score(scenarios: list[Scenario], induced: list[Induced], matched: Matched) -
         best = max(got, key=lambda r: r.duration_s)
         row.reported_s.append(best.duration_s)
         wanted = lines.get(sc.tag, set())
-        line_ok = best.path is not None and (os.path.realpath(best.path), best.line) in wanted
+        if sc.culprit is not None:
+            line_ok = best.culprit == sc.culprit
+        else:
+            line_ok = best.path is not None and (os.path.realpath(best.path), best.line) in wanted
         route_ok = best.route == sc.route
         row.line_ok += line_ok
         row.route_ok += route_ok
@@ -161,6 +167,6 @@ def score(scenarios: list[Scenario], induced: list[Induced], matched: Matched) -
         if best.message:
             row.names_function += sc.function in best.message
             row.names_line += any(f"{Path(p).name}:{n}" in best.message for p, n in wanted)
-        if not (line_ok and route_ok) and best.path is not None:
+        if not (line_ok and route_ok) and (best.path is not None or best.culprit is not None):
             row.wrong.append(best)
     return list(rows.values())

@@ -177,8 +177,9 @@ def section(
         "requests (`GET /json`, and `GET /clean`, which awaits `asyncio.sleep(0.1)`) every 20 ms. "
         "A stall is *detected* when a report carries the request's id or starts inside the "
         "request's time window; it is *attributed* when loopsafe's `user_frame` is a line marked "
-        "for that scenario (both lines of the CPU loop are marked) and its `route` is the "
-        "scenario's route template. *blocked* is how long the blocking call took, timed in the "
+        "for that scenario (both lines of the CPU loop are marked; for `gc`, when its "
+        "`culprit` is the collector, `<gc>`) and its `route` is the scenario's route template. "
+        "*blocked* is how long the blocking call took, timed in the "
         "server around it; *reported* is the mean duration of the longest report per detected "
         "stall; *extra reports* are further reports for the same request; *false stalls* are "
         "reports on the clean routes, or for the clean scenario's requests. loopsafe's figures "
@@ -188,7 +189,10 @@ def section(
         "that blocked (the server runs asyncio's loop, so its heartbeat is on the selector's "
         "iterations; on uvloop it is a timer's lateness, up to 10 ms short); asyncio's is the "
         "whole task step. In the `file` scenario both exceed *blocked*: freeing the 200 MiB "
-        "buffer after the timed read blocks the loop too. asyncio's debug mode has to be "
+        "buffer after the timed read blocks the loop too. In the `gc` scenario the app holds a "
+        "big heap, frozen with `gc.freeze()` except while the route collects, so that no other "
+        "request pays for it; a collection the watchdog only sees after the loop has gone idle "
+        "is reported without a route. asyncio's debug mode has to be "
         "switched on from the app's lifespan under uvicorn on Python 3.11 (see "
         "`benchmarks/README.md`).",
         "",

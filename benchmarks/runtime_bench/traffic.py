@@ -10,7 +10,7 @@ from types import TracebackType
 import httpx
 
 from runtime_bench.fixtures import BIG_FILE_MB, SLOW_REPLY_S
-from runtime_bench.stall_app import BLOCK_S
+from runtime_bench.stall_app import BLOCK_S, GC_HEAP_OBJECTS
 
 CLEAN_ROUTES = ("GET /clean", "GET /json")
 
@@ -23,6 +23,7 @@ class Scenario:
     tag: str | None  # its `# culprit: <tag>` lines; None: nothing blocks
     function: str  # the route's function name
     description: str
+    culprit: str | None = None  # the culprit path expected instead of a marked line
 
 
 SLEEPS_MS = (60, 100, 250)
@@ -46,6 +47,9 @@ OTHER_SCENARIOS = (
              f"an `async def` dependency sleeping {BLOCK_S * 1000:.0f} ms"),
     Scenario("middleware", "/middleware", "GET /middleware", "middleware", "middleware_route",
              f"a `BaseHTTPMiddleware.dispatch` sleeping {BLOCK_S * 1000:.0f} ms"),
+    Scenario("gc", "/gc", "GET /gc", "gc", "gc_route",
+             f"a full garbage collection (`gc.collect()`) over {GC_HEAP_OBJECTS:,} live objects; "
+             "attributed when the culprit is the collector (`<gc>`)", culprit="<gc>"),
     Scenario("clean", "/clean", "GET /clean", None, "clean_route",
              "`await asyncio.sleep(0.1)`: nothing blocks"),
 )  # fmt: skip
