@@ -191,8 +191,7 @@ def section(
         "whole task step. In the `file` scenario both exceed *blocked*: freeing the 200 MiB "
         "buffer after the timed read blocks the loop too. In the `gc` scenario the app holds a "
         "big heap, frozen with `gc.freeze()` except while the route collects, so that no other "
-        "request pays for it; a collection the watchdog only sees after the loop has gone idle "
-        "is reported without a route. asyncio's debug mode has to be "
+        "request pays for it. asyncio's debug mode has to be "
         "switched on from the app's lifespan under uvicorn on Python 3.11 (see "
         "`benchmarks/README.md`).",
         "",

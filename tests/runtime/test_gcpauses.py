@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,34 @@ def test_a_collection_only_seen_afterwards_is_still_reported() -> None:
         assert len(events) == 1
     finally:
         loop.close()
+
+
+def test_a_long_collection_notes_what_it_stopped() -> None:
+    pauses = GcPauses()
+    owner = ("GET /report", "req-7", "Task-3", None)
+    pauses.name_requests(lambda: owner, 0.0)
+    pauses.install()
+    try:
+        heap = [[] for _ in range(100_000)]
+        gc.collect()
+        del heap
+    finally:
+        pauses.remove()
+    ended = pauses.owners[-1][0]
+    assert pauses.owner_within(ended - 1, ended) == owner
+    assert pauses.owner_within(ended + 0.001, ended + 1) is None
+
+
+def test_a_failing_owner_lookup_does_not_reach_the_collector() -> None:
+    pauses = GcPauses()
+
+    def broken() -> Any:
+        raise RuntimeError("boom")
+
+    pauses.name_requests(broken, 0.0)
+    pauses.install()
+    try:
+        gc.collect()  # would raise (or print "Exception ignored") if the error escaped
+    finally:
+        pauses.remove()
+    assert not pauses.owners

@@ -15,11 +15,14 @@ import contextlib
 import gc
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 _monotonic = time.monotonic
 KEEP_S = 0.001  # shorter collections cannot make up a stall's share worth naming
+# What a long collection stopped: (route, request id, task name, request), as the watchdog's.
+Owner = tuple[str | None, str | None, str | None, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +50,17 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.pauses: deque[tuple[float, float, int, int]] = deque(maxlen=256)
+        self.owners: deque[tuple[float, Owner]] = deque(maxlen=16)  # (ended, what it stopped)
         self._began = 0.0
+        self._owner_of: Callable[[], Owner | None] | None = None
+        self._owner_after = float("inf")
         self.installed = False
+
+    def name_requests(self, owner_of: Callable[[], Owner | None], after_s: float) -> None:
+        """After a collection of at least ``after_s``, call ``owner_of`` (in the collector, on
+        the thread that collected) and keep what it returns: the watchdog may only see such a
+        collection once the request it stopped is gone."""
+        self._owner_of, self._owner_after = owner_of, after_s
 
     def install(self) -> None:
         if not self.installed:
@@ -71,6 +83,21 @@ class GcPauses:
             self._began = 0.0
             if seconds >= KEEP_S:
                 self.pauses.append((now, seconds, info["generation"], info["collected"]))
+            if seconds >= self._owner_after and self._owner_of is not None:
+                try:
+                    owner = self._owner_of()
+                except Exception:  # never raise inside the collector
+                    owner = None
+                if owner is not None:
+                    self.owners.append((now, owner))
+
+    def owner_within(self, since: float, until: float) -> Owner | None:
+        """What the last long collection that ended between ``since`` and ``until`` stopped."""
+        found = None
+        for ended, owner in list(self.owners):
+            if since <= ended <= until:
+                found = owner
+        return found
 
     def within(self, since: float, until: float) -> GcShare | None:
         """The collections' time between ``since`` and ``until`` (monotonic), or None."""

@@ -193,6 +193,9 @@ class Monitor:
                 use_alarm=self._use_alarm,
                 gc_pauses=self._gc_pauses,
             )
+            # A collection on the loop thread long enough to be most of a stall notes the
+            # request it stopped, in case the watchdog only sees it afterwards.
+            self._gc_pauses.name_requests(self._gc_owner, self.threshold / 2)
             self._gc_pauses.install()
             self._watchdog.start()
             self.running = True
@@ -282,6 +285,17 @@ class Monitor:
         if not request_id and not getattr(info, "number", 0):
             info.number = next(_request_ids)
         return route_label(info.scope), request_id or f"req-{os.getpid()}-{info.number}", info
+
+    def _gc_owner(self) -> tuple[str | None, str | None, str | None, Any] | None:
+        """Run by the garbage collector's callback after a long collection: the request the
+        loop thread was serving, or None (another thread collected, or no request)."""
+        if threading.get_ident() != self._loop_thread or self.loop is None:
+            return None
+        task = asyncio.current_task(self.loop)
+        route, request_id, info = self._task_info(task, sys._getframe(1))
+        if info is None:
+            return None
+        return route, request_id, task.get_name() if task is not None else None, info
 
     def _on_stall(self, event: StallEvent) -> None:
         info = event.request

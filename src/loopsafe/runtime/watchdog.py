@@ -242,12 +242,17 @@ class Watchdog(threading.Thread):
         self._finished_at = time.monotonic()
         cause = sched.host_caused(duration, self.threshold) if duration >= self.threshold else None
         if duration >= self.threshold and cause is None:
-            event = self._event(started_at, duration, samples, owner)
+            share = None
             if self.gc_pauses is not None:
                 end = since + duration + self.heartbeat.slack + _GC_MARGIN
-                event.gc = self.gc_pauses.within(since, end)
-                if event.by_gc and event.gc is not None:
-                    event.culprit = gc_frame(event.gc.generation)
+                share = self.gc_pauses.within(since, end)
+                if share is not None and share.seconds >= 0.5 * duration and owner[3] is None:
+                    # Seen only once the request had moved on: the collector noted it.
+                    owner = self.gc_pauses.owner_within(since, end) or owner
+            event = self._event(started_at, duration, samples, owner)
+            event.gc = share
+            if event.by_gc and share is not None:
+                event.culprit = gc_frame(share.generation)
             self.on_stall(event)
             return
         if cause is not None and self.on_host_pause is not None:
@@ -266,10 +271,12 @@ class Watchdog(threading.Thread):
         for tick, lag in new:
             if lag < self.threshold:
                 continue
-            share = self.gc_pauses.within(tick - lag - interval - _GC_MARGIN, tick)
+            since = tick - lag - interval - _GC_MARGIN
+            share = self.gc_pauses.within(since, tick)
             if share is None or share.seconds < 0.5 * lag:
                 continue
-            event = self._event(time.time() - (now - tick) - lag, lag, [], _NO_OWNER)
+            owner = self.gc_pauses.owner_within(since, tick) or _NO_OWNER
+            event = self._event(time.time() - (now - tick) - lag, lag, [], owner)
             event.gc, event.culprit = share, gc_frame(share.generation)
             self.on_stall(event)
             reported = True
