@@ -17,7 +17,7 @@ from loopsafe._errors import ConfigError
 from loopsafe.runtime import attribution
 from loopsafe.runtime._asgi import Message, Send
 from loopsafe.runtime.aggregate import Aggregate, _Route
-from loopsafe.runtime.gcpauses import GcPauses
+from loopsafe.runtime.gcpauses import GcPauses, Owner
 from loopsafe.runtime.heartbeat import Heartbeat
 from loopsafe.runtime.sinks import Sink, default_sinks
 from loopsafe.runtime.strict import StrictMode
@@ -286,7 +286,7 @@ class Monitor:
             info.number = next(_request_ids)
         return route_label(info.scope), request_id or f"req-{os.getpid()}-{info.number}", info
 
-    def _gc_owner(self) -> tuple[str | None, str | None, str | None, Any] | None:
+    def _gc_owner(self) -> Owner | None:
         """Run by the garbage collector's callback after a long collection: the request the
         loop thread was serving, or None (another thread collected, or no request)."""
         if threading.get_ident() != self._loop_thread or self.loop is None:

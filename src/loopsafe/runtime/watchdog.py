@@ -16,7 +16,7 @@ from typing import Any
 
 from loopsafe.runtime import stacks
 from loopsafe.runtime.alarm import Alarm
-from loopsafe.runtime.gcpauses import GcPauses, GcShare
+from loopsafe.runtime.gcpauses import GcPauses, GcShare, Owner
 from loopsafe.runtime.heartbeat import Heartbeat
 from loopsafe.runtime.schedstat import Spell, ThreadClock
 
@@ -335,13 +335,8 @@ def gc_frame(generation: int) -> stacks.Frame:
 
 
 GC_PATH = "<gc>"
-_GC_MARGIN = 0.002
-_NO_OWNER: tuple[str | None, str | None, str | None, Any] = (
-    None,
-    None,
-    None,
-    None,
-)  # the heartbeat's clock reads around a stall are this far from its edges
+_GC_MARGIN = 0.002  # the heartbeat's clock reads around a stall are this far from its edges
+_NO_OWNER: Owner = (None, None, None, None)
 
 
 class _Clocks:
