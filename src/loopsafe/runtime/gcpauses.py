@@ -34,6 +34,10 @@ class GcShare:
     collections: int
     collected: int  # objects freed
 
+    def fills(self, duration: float) -> bool:
+        """The collector took at least half of ``duration``: it is the stall's culprit."""
+        return self.seconds >= 0.5 * duration
+
     def to_json(self) -> dict[str, Any]:
         return {
             "seconds": round(self.seconds, 6),

@@ -59,7 +59,7 @@ class StallEvent:
     @property
     def by_gc(self) -> bool:
         """The garbage collector held the loop for most of it."""
-        return self.gc is not None and self.gc.seconds >= 0.5 * self.duration_s
+        return self.gc is not None and self.gc.fills(self.duration_s)
 
 
 # Who was running: (route, request id, request info) for the running task and the loop thread's
@@ -246,7 +246,7 @@ class Watchdog(threading.Thread):
             if self.gc_pauses is not None:
                 end = since + duration + self.heartbeat.slack + _GC_MARGIN
                 share = self.gc_pauses.within(since, end)
-                if share is not None and share.seconds >= 0.5 * duration and owner[3] is None:
+                if share is not None and share.fills(duration) and owner[3] is None:
                     # Seen only once the request had moved on: the collector noted it.
                     owner = self.gc_pauses.owner_within(since, end) or owner
             event = self._event(started_at, duration, samples, owner)
@@ -273,7 +273,7 @@ class Watchdog(threading.Thread):
                 continue
             since = tick - lag - interval - _GC_MARGIN
             share = self.gc_pauses.within(since, tick)
-            if share is None or share.seconds < 0.5 * lag:
+            if share is None or not share.fills(lag):
                 continue
             owner = self.gc_pauses.owner_within(since, tick) or _NO_OWNER
             event = self._event(time.time() - (now - tick) - lag, lag, [], owner)
