@@ -143,7 +143,7 @@ class Watchdog(threading.Thread):
     def run(self) -> None:
         busy_since: float | None = None  # the heartbeat time the current busy spell began after
         samples: list[tuple[stacks.Frame, ...]] = []
-        owner: tuple[str | None, str | None, str | None, Any] = (None, None, None, None)
+        owner: Owner = _NO_OWNER
         started_at = 0.0
         spell = 0.0  # the largest lag seen since the busy spell began
         sched = Spell()  # what the threads did during the spell
@@ -234,7 +234,7 @@ class Watchdog(threading.Thread):
         since: float,
         started_at: float,
         samples: list[tuple[stacks.Frame, ...]],
-        owner: tuple[str | None, str | None, str | None, Any],
+        owner: Owner,
         sched: Spell,
     ) -> None:
         """Report a spell that began after the tick at ``since`` (monotonic) and lasted
@@ -282,7 +282,7 @@ class Watchdog(threading.Thread):
             reported = True
         return reported
 
-    def _owner(self) -> tuple[str | None, str | None, str | None, Any]:
+    def _owner(self) -> Owner:
         try:
             task = asyncio.current_task(self.heartbeat.loop)
         except RuntimeError:
@@ -301,7 +301,7 @@ class Watchdog(threading.Thread):
         started_at: float,
         duration: float,
         samples: list[tuple[stacks.Frame, ...]],
-        owner: tuple[str | None, str | None, str | None, Any],
+        owner: Owner,
     ) -> StallEvent:
         culprit = user = None
         stack: tuple[stacks.Frame, ...] = ()
