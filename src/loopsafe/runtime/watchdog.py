@@ -181,6 +181,10 @@ class Watchdog(threading.Thread):
                             sched = step.share(inside)
                             started_at = time.time() - (now - last)
                             owner = self._owner()
+                        elif owner[3] is None:
+                            # Not in a request when first seen (another thread held the GIL,
+                            # or the loop was between requests): the request may start later.
+                            owner = self._owner()
                         stack = stacks.sample(self.loop_thread_id)
                         if stack:
                             samples.append(stack)
