@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from runtime_bench import wrk
 from runtime_bench.common import docs_argv, versions, write_section, wrk_version
 from runtime_bench.overhead_report import PART_VARIANTS, VARIANTS, Variant
-from runtime_bench.server import UvicornServer
+from runtime_bench.server import STACKS, UvicornServer
 
 SECTION_TITLE = "## monitor overhead, side by side"
 CONNECTIONS = 16  # per server: 32 in all, as in the sequential benchmark
@@ -54,7 +54,13 @@ class PairResult:
 
 
 def _pair(
-    variant: Variant, seconds: int, server_cpu: int, wrk_cpu: int, seed: int, swap: bool
+    variant: Variant,
+    seconds: int,
+    server_cpu: int,
+    wrk_cpu: int,
+    seed: int,
+    swap: bool,
+    stack: str = "stdlib",
 ) -> PairResult:
     """The bare app and the variant measured at the same time, both processes with the same
     hash seed; with ``swap`` the variant is started and loaded first."""
@@ -62,8 +68,12 @@ def _pair(
     seeded = {"PYTHONHASHSEED": str(seed)}
     first, second = (variant, bare) if swap else (bare, variant)
     with (
-        UvicornServer(first.factory, cpu=server_cpu, env={**dict(first.env), **seeded}) as a,
-        UvicornServer(second.factory, cpu=server_cpu, env={**dict(second.env), **seeded}) as b,
+        UvicornServer(
+            first.factory, cpu=server_cpu, env={**dict(first.env), **seeded}, stack=stack
+        ) as a,
+        UvicornServer(
+            second.factory, cpu=server_cpu, env={**dict(second.env), **seeded}, stack=stack
+        ) as b,
     ):
         servers = {"a": a, "b": b}
         out: dict[str, wrk.WrkResult] = {}
@@ -106,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated, compared with the bare app (bare: against itself, the control): "
         + ",".join(v.key for v in (*VARIANTS, *PART_VARIANTS)),
     )
+    parser.add_argument(
+        "--stack",
+        default="stdlib",
+        choices=tuple(STACKS),
+        help="uvicorn's loop and HTTP parser: stdlib = asyncio + h11 (default), "
+        "standard = uvloop + httptools (uvicorn[standard])",
+    )
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.duration < 1:
@@ -131,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         variant = by_key[key]
         ratios, costs, bares, bare_cpu = [], [], [], []
         for i in range(args.pairs):
-            r = _pair(variant, args.duration, 0, 1, seed=i + 1, swap=i % 2 == 1)
+            r = _pair(variant, args.duration, 0, 1, seed=i + 1, swap=i % 2 == 1, stack=args.stack)
             ratios.append(r.rps / r.bare_rps)
             costs.append(r.cpu_us / r.bare_cpu_us)
             bares.append(r.bare_rps)

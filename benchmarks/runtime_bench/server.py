@@ -15,11 +15,14 @@ from types import TracebackType
 
 from runtime_bench.common import BENCH_DIR, free_port, python
 
-# One worker, the stdlib loop and h11 everywhere, so the variants differ only in the app.
+# One worker, the stdlib loop and h11 by default, so the variants differ only in the app.
 UVICORN_FLAGS = (
     "--loop", "asyncio", "--http", "h11", "--no-access-log", "--lifespan", "on",
     "--log-level", "warning", "--workers", "1",
 )  # fmt: skip
+# The server stacks a benchmark can choose: ``standard`` is what ``pip install
+# uvicorn[standard]`` (and ``fastapi[standard]``) runs by default, uvloop and httptools.
+STACKS = {"stdlib": ("asyncio", "h11"), "standard": ("uvloop", "httptools")}
 
 
 class ServerError(RuntimeError):
@@ -30,7 +33,8 @@ class UvicornServer:
     """``with UvicornServer("runtime_bench.overhead_app:bare") as s: ... s.url ...``.
 
     ``factory`` is ``module:function`` under ``benchmarks/``; ``cpu`` pins the process with
-    ``taskset -c``; ``env`` adds environment variables. stderr goes to a temp file
+    ``taskset -c``; ``env`` adds environment variables; ``stack`` picks the event loop and HTTP
+    parser (``STACKS``). stderr goes to a temp file
     (``stderr_text()``); on exit the server gets SIGINT (graceful: lifespan shutdown runs), then
     SIGKILL if it has not exited after ``stop_timeout`` seconds.
     """
@@ -44,8 +48,12 @@ class UvicornServer:
         ready_path: str = "/json",
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
+        stack: str = "stdlib",
     ) -> None:
+        if stack not in STACKS:
+            raise ValueError(f"stack must be one of {', '.join(STACKS)}, got {stack!r}")
         self.factory = factory
+        self.stack = stack
         self.port = free_port()
         self.cpu = cpu
         self.env = dict(env or {})
@@ -67,7 +75,10 @@ class UvicornServer:
     def argv(self) -> list[str]:
         cmd = [python(), "-m", "uvicorn", "--factory", self.factory]
         cmd += ["--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(self.port)]
+        loop, http = STACKS[self.stack]
         cmd += UVICORN_FLAGS
+        cmd[cmd.index("--loop") + 1] = loop
+        cmd[cmd.index("--http") + 1] = http
         if self.cpu is not None:
             cmd = ["taskset", "-c", str(self.cpu), *cmd]
         return cmd
