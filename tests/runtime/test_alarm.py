@@ -121,3 +121,62 @@ def test_a_broken_alarm_falls_back_to_polling(
 
     assert asyncio.run(main()) == (1, True)
     assert "its alarm failed; polling instead" in caplog.text
+
+
+class _CountingAlarm:
+    def __init__(self) -> None:
+        self.pushes = 0
+
+    def arm(self, seconds: float) -> None:
+        self.pushes += 1
+
+
+@pytest.mark.parametrize(("rearm_every", "pushes"), [(0.01, 20), (0.02, 10), (0.04, 5)])
+def test_the_heartbeat_pushes_the_alarm_at_most_every_rearm_every(
+    monkeypatch: pytest.MonkeyPatch, rearm_every: float, pushes: int
+) -> None:
+    """Each push is a system call that a virtual machine makes dear: a tick pushes the alarm
+    only when ``rearm_every`` has passed since the last push (half an interval of slack)."""
+    from loopsafe.runtime import heartbeat as heartbeat_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(heartbeat_module, "_monotonic", lambda: clock[0])
+    loop = asyncio.new_event_loop()
+    try:
+        beat = heartbeat_module.Heartbeat(loop, 0.01)
+        alarm = _CountingAlarm()
+        beat.alarm, beat.rearm_every = alarm, rearm_every  # type: ignore[assignment]
+        for _ in range(20):  # 20 punctual ticks, 10 ms apart; not running: none re-scheduled
+            clock[0] += 0.01
+            beat._tick()
+        assert alarm.pushes == pushes
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("threshold", "rearm_every", "alarm_after"), [(0.05, 0.02, 0.03), (0.02, 0.01, 0.02)]
+)
+def test_the_alarm_goes_off_within_0_6_thresholds_and_never_on_a_punctual_loop(
+    threshold: float, rearm_every: float, alarm_after: float
+) -> None:
+    from loopsafe.runtime.heartbeat import Heartbeat
+    from loopsafe.runtime.watchdog import Watchdog
+
+    loop = asyncio.new_event_loop()
+    try:
+        beat = Heartbeat(loop, 0.01)
+        watchdog = Watchdog(
+            beat, 0, threshold, min(0.02, threshold / 3), lambda task, frame: (None, None, None),
+            lambda event: None, lambda lags: None,
+        )  # fmt: skip
+        try:
+            assert beat.rearm_every == pytest.approx(rearm_every)
+            assert beat.alarm_after == pytest.approx(alarm_after)
+            # punctual ticks push it at most rearm_every + half an interval apart: it outlasts that
+            assert beat.alarm_after > beat.rearm_every + beat.interval / 2
+        finally:
+            assert watchdog.alarm is not None
+            watchdog.alarm.close()
+    finally:
+        loop.close()

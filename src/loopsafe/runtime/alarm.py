@@ -1,12 +1,13 @@
-"""A dead man's switch for the watchdog: a timer the loop pushes back at every heartbeat.
+"""A dead man's switch for the watchdog: a timer the loop keeps pushing back while it runs.
 
 Polling the heartbeat from a thread costs the app more than it looks: every wake-up of the
 watchdog takes the GIL from the loop and costs two context switches (measured here: about 0.5 ms
 of the loop's CPU per wake-up under load, 2-3% of a busy worker's throughput at 50 polls/s).
-With the alarm, the watchdog sleeps on a Linux ``timerfd`` that each heartbeat tick re-arms to
-fire ``after`` seconds later; while the loop keeps ticking the timer never fires and the watchdog
-only wakes for its slow housekeeping. When the loop stops ticking, the timer fires and the
-watchdog starts sampling within ``after`` of the last tick, sooner than polling would.
+With the alarm, the watchdog sleeps on a Linux ``timerfd`` that the heartbeat re-arms every so
+often (see ``Heartbeat.rearm_every``) to fire ``after`` seconds later; while the loop keeps
+ticking the timer never fires and the watchdog only wakes for its slow housekeeping. When the
+loop stops ticking, the timer fires and the watchdog starts sampling within ``after`` of the
+last tick.
 
 ``Alarm.open()`` returns None where there is no timerfd (not Linux, no libc): the watchdog then
 polls as before.

@@ -55,10 +55,11 @@ class Heartbeat:
         self._handle: asyncio.TimerHandle | None = None
         self._on_tick: list[Callable[[], None]] = []
         self.running = False
-        # The watchdog's alarm, pushed back (at most once per interval) to fire ``alarm_after``
-        # after the loop last proved it was free.
+        # The watchdog's alarm, pushed back at most every ``rearm_every`` seconds to fire
+        # ``alarm_after`` after the loop last pushed it (each push is a system call).
         self.alarm: Alarm | None = None
         self.alarm_after = 0.0
+        self.rearm_every = interval
         self._selector: Any = None
         self._previous_select: Any = None  # what ``select`` was before the wrapper
         self._wrapper: Callable[..., Any] | None = None
@@ -129,7 +130,9 @@ class Heartbeat:
         self.lags.append((now, max(0.0, now - self._expected)))
         self.last_tick = now
         alarm = self.alarm
-        if alarm is not None:
+        if alarm is not None and now >= self._rearm_at:
+            # Half an interval early: a tick that comes a little early still pushes it.
+            self._rearm_at = now + self.rearm_every - self.interval / 2
             alarm.arm(self.alarm_after)
         self._run_on_tick()
         if self.running:
@@ -142,7 +145,7 @@ class Heartbeat:
         inner = selector.select
         self._previous_select = selector.__dict__.get("select")
         self._sample_at = now + self.interval
-        self._rearm_at = now + self.interval
+        self._rearm_at = now + self.rearm_every
 
         def select(timeout: float | None = None) -> Any:
             if not self.running:
@@ -165,7 +168,7 @@ class Heartbeat:
                     # Woken late (a frozen process, a starved thread): due timers ran late.
                     self._worst = now - began - timeout
                 if now >= self._rearm_at:
-                    self._rearm_at = now + self.interval
+                    self._rearm_at = now + self.rearm_every
                     alarm = self.alarm
                     if alarm is not None:
                         alarm.arm(self.alarm_after)

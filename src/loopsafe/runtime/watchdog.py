@@ -99,10 +99,18 @@ class Watchdog(threading.Thread):
         # Sample once the loop is late by more than two heartbeats: short spells stay free.
         self.late = max(heartbeat.interval * 2, poll)
         self.alarm = Alarm.open() if use_alarm else None
+        # Each push of the alarm is a timer system call, which on a virtual machine costs far
+        # more than its instructions (measured here: 100 pushes/s took 1-2% of a busy worker's
+        # CPU). So the loop pushes it at most every ``rearm`` (two fifths of the threshold),
+        # and it fires ``late / 2`` after the next push was due: sampling still begins within
+        # 0.6 thresholds of the last tick (30 ms of the default 50), well inside any stall.
+        rearm = max(heartbeat.interval, threshold * 0.4)
+        self.alarm_after = rearm + self.late / 2
         if self.alarm is not None:
-            heartbeat.alarm_after = self.late
+            heartbeat.rearm_every = rearm
+            heartbeat.alarm_after = self.alarm_after
             heartbeat.alarm = self.alarm
-            self.alarm.arm(self.late)  # the loop may block before its first tick
+            self.alarm.arm(self.alarm_after)  # the loop may block before its first tick
         self.loop_native_id = loop_native_id
         self.on_host_pause = on_host_pause
         self.span_of = span_of
@@ -195,7 +203,7 @@ class Watchdog(threading.Thread):
                         busy_since, samples = None, []
                     else:
                         if not idle and self.alarm is not None:
-                            # The loop re-arms the alarm at most once per interval, so it can
+                            # The loop pushes the alarm back only every so often, so it can
                             # go off before the loop is late: aim it at when it would be.
                             self.alarm.arm(max(1e-3, last + late - now))
                         # A spell no poll saw late (after a freeze, or a garbage collection,
@@ -213,10 +221,11 @@ class Watchdog(threading.Thread):
                                 # both the process did not get to run for the whole lag.
                                 step.watchdog_gap = max(step.watchdog_gap, worst)
                             elif self.alarm is not None:
-                                # The alarm was due 'late' after the last tick (a lag counts
-                                # from one interval after it) and this thread did not get to
-                                # run before the loop ticked again: it was out that long.
-                                out = worst - (late - heartbeat.interval)
+                                # The alarm was due at most 'alarm_after' after the last tick
+                                # (a lag counts from one interval after it) and this thread did
+                                # not get to run before the loop ticked again: it was out at
+                                # least that long.
+                                out = worst - (self.alarm_after - heartbeat.interval)
                                 step.watchdog_gap = max(step.watchdog_gap, out)
                             cause = step.host_caused(worst, self.threshold)
                             if cause is not None:
