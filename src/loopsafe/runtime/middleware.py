@@ -41,10 +41,11 @@ class LoopSafeMiddleware:
             return
         info = RequestInfo()
         info.scope = scope  # type: ignore[assignment]
-        info.status = 0
         if monitor.otel:
             info.span = monitor.current_span()
-        if monitor.count_5xx and kind == "http":
+        count_5xx = monitor.count_5xx and kind == "http"
+        if count_5xx:
+            info.status = 0
             info.send = send
             send = info.send_status  # reads the status on the way out
         monitor.requests_started += 1
@@ -52,7 +53,7 @@ class LoopSafeMiddleware:
         started = _perf_counter()
         try:
             await self.app(scope, receive, send)
-            error = info.status >= 500
+            error = count_5xx and info.status >= 500
         finally:
             seconds = _perf_counter() - started
             info.done = True

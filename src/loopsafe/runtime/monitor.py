@@ -32,10 +32,11 @@ class RequestInfo:
     """What the watchdog needs to name the request a stalled task was serving.
 
     One is made per request, so it has no ``__init__`` (a class call that runs Python code
-    costs twice as much): the middleware stores the two fields every request has (``scope``,
-    ``status``), ``send`` with ``count_5xx``, and ``done`` when the request ends. The fields only a stall needs are set when needed; read them with
-    ``getattr``: ``span`` (OpenTelemetry), ``stalling`` (the watchdog saw the request block
-    and has not reported it yet), ``number`` (the request's number in this process, for its id).
+    costs twice as much): the middleware stores ``scope``, ``status`` and ``send`` with
+    ``count_5xx``, and ``done`` when the request ends. The fields only a stall needs are set
+    when needed; read them with ``getattr``: ``span`` (OpenTelemetry), ``stalling`` (the
+    watchdog saw the request block and has not reported it yet), ``number`` (the request's
+    number in this process, for its id).
     The watchdog finds it in the middleware's frame (see attribution.py).
     """
 
@@ -44,7 +45,7 @@ class RequestInfo:
     scope: dict[str, Any]
     done: bool  # the request has ended
     send: Send | None  # the server's send callable (with count_5xx)
-    status: int  # the response status, once sent
+    status: int  # the response status, once sent (with count_5xx)
     span: Any
     stalling: bool
     number: int
