@@ -71,3 +71,35 @@ def test_instruction_client_sends_exactly_the_requests_asked(
 
     asyncio.run(main())
     assert sorted(seen) == [8, 8, 9, 9, 9, 9, 9, 9]
+
+
+def test_profile_samples_are_charged_to_the_innermost_python_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``perf script`` output as Python 3.12's trampolines make it: the innermost ``py::``
+    frame takes the sample; without one, the leaf native or kernel symbol does."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    from runtime_bench import pyprofile
+
+    site = "/v/lib/python3.12/site-packages"
+    ours = "py::LoopSafeMiddleware.__call__:/w/src/loopsafe/runtime/middleware.py"
+    text = "\n\n".join(
+        [
+            "101 \n\t  10bb3d unicodekeys_lookup_unicode\n\t  110811 _PyEval_EvalFrameDefault\n"
+            f"\t  7fe2dccadc8 {ours}\n"
+            f"\t  7fe2dccadff py::Starlette.__call__:{site}/starlette/applications.py",
+            f"101 \n\t  7fe2dccadc8 {ours}",
+            "202 \n\tffffffff8200542f __inet_lookup_established\n\tffffffff82036118 tcp_v4_rcv",
+            "202 \n\t  10e4ce _PyEval_EvalFrameDefault",
+            "202 \n\t  10e4ce _PyEval_EvalFrameDefault\n\t  7fe2dcc py::_Environ.get:<frozen os>",
+            "303 \n\t  10e4ce _PyEval_EvalFrameDefault",  # another process: left out
+            "",
+        ]
+    )
+    found = pyprofile.per_function(text, [101, 202])
+    assert found == {
+        "LoopSafeMiddleware.__call__ (loopsafe/runtime/middleware.py)": {101: 2},
+        "[kernel] __inet_lookup_established": {202: 1},
+        "[native] _PyEval_EvalFrameDefault": {202: 1},
+        "_Environ.get (<frozen os>)": {202: 1},
+    }

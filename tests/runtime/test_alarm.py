@@ -21,6 +21,25 @@ from tests.runtime.test_monitor import wait_for_stalls
 pytestmark = pytest.mark.skipif(Alarm.open() is None, reason="no timerfd on this system")
 
 
+def test_a_pushed_alarm_fires_once_due() -> None:
+    """``pusher`` is ``arm`` for a fixed delay, with the timer setting built once."""
+    alarm = Alarm.open()
+    assert alarm is not None
+    try:
+        push = alarm.pusher(0.02)
+        now = time.monotonic()
+        push(now)
+        assert alarm.deadline == pytest.approx(now + 0.02)
+        assert alarm.wait(5)
+        assert time.monotonic() >= now + 0.02
+        assert not alarm.wait(0.01)  # one shot
+        push(time.monotonic())  # and again, from the same setting
+        assert alarm.wait(5)
+    finally:
+        alarm.close()
+    push(time.monotonic())  # closed: the system call fails quietly
+
+
 def test_fires_once_due() -> None:
     alarm = Alarm.open()
     assert alarm is not None
@@ -127,8 +146,11 @@ class _CountingAlarm:
     def __init__(self) -> None:
         self.pushes = 0
 
-    def arm(self, seconds: float) -> None:
-        self.pushes += 1
+    def pusher(self, seconds: float) -> Any:
+        def push(now: float) -> None:
+            self.pushes += 1
+
+        return push
 
 
 @pytest.mark.parametrize(("rearm_every", "pushes"), [(0.01, 20), (0.02, 10), (0.04, 5)])
@@ -145,7 +167,7 @@ def test_the_heartbeat_pushes_the_alarm_at_most_every_rearm_every(
     try:
         beat = heartbeat_module.Heartbeat(loop, 0.01)
         alarm = _CountingAlarm()
-        beat.alarm, beat.rearm_every = alarm, rearm_every  # type: ignore[assignment]
+        beat.set_alarm(alarm, 0.05, rearm_every)  # type: ignore[arg-type]
         for _ in range(20):  # 20 punctual ticks, 10 ms apart; not running: none re-scheduled
             clock[0] += 0.01
             beat._tick()

@@ -21,6 +21,7 @@ import os
 import select
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 _CLOCK_MONOTONIC = 1  # the clock of time.monotonic() on Linux
@@ -34,13 +35,24 @@ class _Itimerspec(ctypes.Structure):
     _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
 
 
+def _spec(seconds: float) -> _Itimerspec:
+    spec = _Itimerspec()
+    whole = int(seconds)
+    spec.it_value.tv_sec = whole
+    spec.it_value.tv_nsec = max(1, int((seconds - whole) * 1e9))  # 0 would disarm it
+    return spec
+
+
 class Alarm:
     """A one-shot monotonic timer: ``arm(seconds)`` (re)starts it, ``wait(timeout)`` sleeps
     until it fires or ``timeout`` passes. Arm from any thread; wait from one."""
 
-    def __init__(self, fd: int, settime: Any) -> None:
+    def __init__(self, fd: int, settime: Any, settime_unchecked: Any = None) -> None:
         self.fd = fd
         self._settime = settime
+        # The same function without argument types, for ``pusher``: ctypes then converts
+        # nothing (the arguments are two ints and prepared pointers).
+        self._settime_unchecked = settime_unchecked or settime
         self._poller = select.poll()
         self._poller.register(fd, select.POLLIN)
         self.deadline = float("inf")  # when it fires next (time.monotonic()), inf when disarmed
@@ -62,16 +74,29 @@ class Alarm:
         fd = create(_CLOCK_MONOTONIC, os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             return None
-        return cls(fd, settime)
+        return cls(fd, settime, ctypes.CDLL(None).timerfd_settime)
 
     def arm(self, seconds: float) -> None:
         """Fire ``seconds`` from now (replaces any earlier setting). Costs one system call."""
-        spec = _Itimerspec()  # one per call: the loop and the watchdog both arm it
-        whole = int(seconds)
-        spec.it_value.tv_sec = whole
-        spec.it_value.tv_nsec = max(1, int((seconds - whole) * 1e9))  # 0 would disarm it
+        spec = _spec(seconds)  # one per call: the loop and the watchdog both arm it
         self.deadline = time.monotonic() + seconds
         self._settime(self.fd, 0, ctypes.byref(spec), None)
+
+    def pusher(self, seconds: float) -> Callable[[float], None]:
+        """``push(now)`` arms it to fire ``seconds`` after ``now`` (the caller's
+        ``time.monotonic()``), like ``arm(seconds)`` at a third of the cost: the timer setting
+        is built once. For the loop, which always pushes by the same delay; the ctypes work
+        ``arm`` does each time cost it ~30 µs per push in a profile of a loaded server, where
+        a rarely run code path misses every cache."""
+        spec = _spec(seconds)
+        pointer = ctypes.byref(spec)
+        settime = self._settime_unchecked
+
+        def push(now: float) -> None:
+            self.deadline = now + seconds
+            settime(self.fd, 0, pointer, None)  # a closed alarm's fd is -1: EBADF, ignored
+
+        return push  # the pointer keeps the setting alive
 
     def wait(self, timeout: float) -> bool:
         """Sleep until the alarm fires (True) or ``timeout`` seconds pass (False)."""

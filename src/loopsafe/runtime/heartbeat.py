@@ -55,11 +55,12 @@ class Heartbeat:
         self._handle: asyncio.TimerHandle | None = None
         self._on_tick: list[Callable[[], None]] = []
         self.running = False
-        # The watchdog's alarm, pushed back at most every ``rearm_every`` seconds to fire
-        # ``alarm_after`` after the loop last pushed it (each push is a system call).
+        # The watchdog's alarm (``set_alarm``), pushed back at most every ``rearm_every``
+        # seconds to fire ``alarm_after`` after the loop last pushed it.
         self.alarm: Alarm | None = None
         self.alarm_after = 0.0
         self.rearm_every = interval
+        self._push: Callable[[float], None] | None = None
         self._selector: Any = None
         self._previous_select: Any = None  # what ``select`` was before the wrapper
         self._wrapper: Callable[..., Any] | None = None
@@ -82,6 +83,15 @@ class Heartbeat:
         iterations (a free loop is asleep in ``select``, ``idle``)."""
         return 0.0 if self._wrapper is not None else self.interval
 
+    def set_alarm(
+        self, alarm: Alarm | None, after: float = 0.0, rearm_every: float | None = None
+    ) -> None:
+        """Push ``alarm`` back to fire ``after`` seconds on, at most every ``rearm_every``
+        seconds (each push is a system call); None: no alarm."""
+        self.alarm, self.alarm_after = alarm, after
+        self.rearm_every = self.interval if rearm_every is None else rearm_every
+        self._push = alarm.pusher(after) if alarm is not None else None
+
     def start(self) -> None:
         self.running = True
         self.idle = False
@@ -92,8 +102,8 @@ class Heartbeat:
             self._wrap(selector, now)
         else:
             self._handle = self.loop.call_later(self.interval, self._tick)
-        if self.alarm is not None:
-            self.alarm.arm(self.alarm_after)
+        if self._push is not None:
+            self._push(now)
 
     def stop(self) -> None:
         self.running = False
@@ -129,11 +139,11 @@ class Heartbeat:
         now = _monotonic()
         self.lags.append((now, max(0.0, now - self._expected)))
         self.last_tick = now
-        alarm = self.alarm
-        if alarm is not None and now >= self._rearm_at:
+        push = self._push
+        if push is not None and now >= self._rearm_at:
             # Half an interval early: a tick that comes a little early still pushes it.
             self._rearm_at = now + self.rearm_every - self.interval / 2
-            alarm.arm(self.alarm_after)
+            push(now)
         self._run_on_tick()
         if self.running:
             self._expected = now + self.interval
@@ -169,9 +179,9 @@ class Heartbeat:
                     self._worst = now - began - timeout
                 if now >= self._rearm_at:
                     self._rearm_at = now + self.rearm_every
-                    alarm = self.alarm
-                    if alarm is not None:
-                        alarm.arm(self.alarm_after)
+                    push = self._push
+                    if push is not None:
+                        push(now)
 
         selector.select = select
         self._selector, self._wrapper = selector, select

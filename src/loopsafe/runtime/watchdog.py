@@ -107,9 +107,7 @@ class Watchdog(threading.Thread):
         rearm = max(heartbeat.interval, threshold * 0.4)
         self.alarm_after = rearm + self.late / 2
         if self.alarm is not None:
-            heartbeat.rearm_every = rearm
-            heartbeat.alarm_after = self.alarm_after
-            heartbeat.alarm = self.alarm
+            heartbeat.set_alarm(self.alarm, self.alarm_after, rearm)
             self.alarm.arm(self.alarm_after)  # the loop may block before its first tick
         self.loop_native_id = loop_native_id
         self.on_host_pause = on_host_pause
@@ -144,7 +142,8 @@ class Watchdog(threading.Thread):
                 due = min(due, alarm.deadline)
         except OSError:  # never seen; if the timer breaks, polling still works
             log.exception("loopsafe watchdog: its alarm failed; polling instead")
-            self.heartbeat.alarm = self.alarm = None
+            self.heartbeat.set_alarm(None)
+            self.alarm = None
             alarm.close()
         return self._stopping.is_set(), due
 
@@ -238,7 +237,7 @@ class Watchdog(threading.Thread):
         finally:
             clocks.close()
             if self.alarm is not None:
-                self.heartbeat.alarm = None
+                self.heartbeat.set_alarm(None)
                 self.alarm.close()
 
     def _finish(
