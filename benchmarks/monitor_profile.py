@@ -30,9 +30,9 @@ from collections import Counter
 from pathlib import Path
 
 from runtime_bench import pyprofile, wrk
-from runtime_bench.common import docs_argv, versions, write_section, wrk_version
+from runtime_bench.common import docs_argv, versions_line, write_section
 from runtime_bench.overhead_report import PART_VARIANTS, VARIANTS, Variant
-from runtime_bench.server import STACKS, UvicornServer
+from runtime_bench.server import STACK_PACKAGES, STACKS, UvicornServer
 
 SECTION_TITLE = "## monitor overhead, per function"
 SECTION_TITLES = {"stdlib": SECTION_TITLE, "standard": SECTION_TITLE + ", uvloop + httptools"}
@@ -161,8 +161,6 @@ def main(argv: list[str] | None = None) -> int:
         command = "python benchmarks/monitor_profile.py " + " ".join(
             docs_argv(sys.argv[1:] if argv is None else list(argv))
         )
-        extra = ("uvloop", "httptools") if args.stack == "standard" else ()
-        packages = {**versions(extra), "wrk": wrk_version()}
         text = "\n".join(
             [
                 SECTION_TITLES[args.stack],
@@ -180,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 *rows,
                 "",
-                "Versions: " + ", ".join(f"{k} {v}" for k, v in packages.items()) + ".",
+                versions_line(STACK_PACKAGES[args.stack]),
             ]
         )
         write_section(SECTION_TITLES[args.stack], text)

@@ -37,9 +37,9 @@ import time
 from dataclasses import dataclass
 
 from runtime_bench import wrk
-from runtime_bench.common import docs_argv, versions, write_section, wrk_version
+from runtime_bench.common import docs_argv, versions_line, write_section
 from runtime_bench.overhead_report import PART_VARIANTS, VARIANTS, Variant
-from runtime_bench.server import STACKS, UvicornServer
+from runtime_bench.server import STACK_PACKAGES, STACKS, UvicornServer
 
 SECTION_TITLE = "## monitor overhead, side by side"
 # --stack standard writes its own section: the two stacks' tables are read next to each other.
@@ -173,8 +173,6 @@ def main(argv: list[str] | None = None) -> int:
         command = "python benchmarks/monitor_side_by_side.py " + " ".join(
             docs_argv(sys.argv[1:] if argv is None else list(argv))
         )
-        extra = ("uvloop", "httptools") if args.stack == "standard" else ()
-        packages = {**versions(extra), "wrk": wrk_version()}
         text = "\n".join(
             [
                 SECTION_TITLES[args.stack],
@@ -210,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 *rows,
                 "",
-                "Versions: " + ", ".join(f"{k} {v}" for k, v in packages.items()) + ".",
+                versions_line(STACK_PACKAGES[args.stack]),
             ]
         )
         write_section(SECTION_TITLES[args.stack], text)

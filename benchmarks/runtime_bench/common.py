@@ -74,6 +74,12 @@ def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     return found
 
 
+def versions_line(extra: tuple[str, ...] = ()) -> str:
+    """``Versions: loopsafe ..., wrk ....``: the last line of a section that ran wrk."""
+    packages = {**versions(extra), "wrk": wrk_version()}
+    return "Versions: " + ", ".join(f"{k} {v}" for k, v in packages.items()) + "."
+
+
 def wrk_version() -> str:
     try:
         out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=10)

@@ -23,6 +23,7 @@ UVICORN_FLAGS = (
 # The server stacks a benchmark can choose: ``standard`` is what ``pip install
 # uvicorn[standard]`` (and ``fastapi[standard]``) runs by default, uvloop and httptools.
 STACKS = {"stdlib": ("asyncio", "h11"), "standard": ("uvloop", "httptools")}
+STACK_PACKAGES = {"stdlib": (), "standard": ("uvloop", "httptools")}  # versions worth reporting
 
 
 class ServerError(RuntimeError):

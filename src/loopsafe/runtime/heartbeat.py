@@ -57,7 +57,6 @@ class Heartbeat:
         self.running = False
         # The watchdog's alarm (``set_alarm``), pushed back at most every ``rearm_every``
         # seconds to fire ``alarm_after`` after the loop last pushed it.
-        self.alarm: Alarm | None = None
         self.alarm_after = 0.0
         self.rearm_every = interval
         self._push: Callable[[float], None] | None = None
@@ -88,7 +87,7 @@ class Heartbeat:
     ) -> None:
         """Push ``alarm`` back to fire ``after`` seconds on, at most every ``rearm_every``
         seconds (each push is a system call); None: no alarm."""
-        self.alarm, self.alarm_after = alarm, after
+        self.alarm_after = after
         self.rearm_every = self.interval if rearm_every is None else rearm_every
         self._push = alarm.pusher(after) if alarm is not None else None
 
